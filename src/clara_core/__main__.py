@@ -1,0 +1,3 @@
+from clara_core.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,51 @@
+"""The ``clara`` command. Sub-commands live in one module each and import lazily."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# sub-command -> module with ``add_parser(subparsers)``; the module is imported on use.
+COMMANDS = {
+    "components": "clara_core.cli.components",
+    "config": "clara_core.cli.config_cmd",
+}
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clara",
+        description="Bring-your-own-components medical-imaging training on TensorFlow 2.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        importlib.import_module(module).add_parser(sub)
+    return parser
+
+
+def _version() -> str:
+    from clara_core import __version__
+
+    return f"clara {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``clara``; user errors print a message and exit 2, never a traceback."""
+    from clara_core.errors import ClaraError
+
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except ClaraError as exc:
+        print(f"clara: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("clara: interrupted", file=sys.stderr)
+        return 130

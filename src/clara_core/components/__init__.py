@@ -1,0 +1,1 @@
+"""The component contracts of the seed, one concept per module."""

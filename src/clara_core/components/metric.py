@@ -1,0 +1,122 @@
+"""Validation metrics: the seed's ``MetricList`` (per-case values) and ``Metric``."""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from clara_core.components.base import Component
+from clara_core.image.transform_ctx import TransformContext
+
+
+class MetricList:
+    """Per-case values of one metric, kept in ``self._list`` (a NumPy array).
+
+    Subclasses implement :meth:`get`; the base returns the mean of the valid values.
+
+    >>> m = MetricList("dice")
+    >>> m.add(0.5, "a"); m.add(float("nan"), "b"); m.add(1.0, "c")
+    >>> m._list.size, m.get()
+    (3, 0.75)
+    """
+
+    def __init__(
+        self, name: str, invalid_value: float = float("nan"), report_path: str | None = None
+    ) -> None:
+        self.name = name
+        self.invalid_value = invalid_value
+        self.report_path = report_path
+        self._list: np.ndarray = np.zeros(0, dtype=np.float64)
+        self._cases: list[str] = []
+
+    def get_name(self) -> str:
+        return self.name
+
+    def add(self, value: float | None, case: str | None = None) -> None:
+        """Record one case's value; None or NaN is recorded as ``invalid_value``."""
+        v = self.invalid_value if value is None or math.isnan(float(value)) else float(value)
+        self._list = np.append(self._list, v)
+        self._cases.append(case if case is not None else str(len(self._cases)))
+
+    def reset(self) -> None:
+        self._list = np.zeros(0, dtype=np.float64)
+        self._cases = []
+
+    def valid_values(self) -> np.ndarray:
+        values = self._list[~np.isnan(self._list)]
+        if not math.isnan(self.invalid_value):
+            values = values[values != self.invalid_value]
+        return values
+
+    def get(self) -> float:
+        values = self.valid_values()
+        return float(np.mean(values)) if values.size else float("nan")
+
+    def write_report(self, report_path: str | None = None) -> list[str]:
+        """Write ``<name>_summary.txt`` and the per-case ``<name>_raw.csv``; return the paths."""
+        folder = report_path or self.report_path
+        if not folder:
+            return []
+        os.makedirs(folder, exist_ok=True)
+        raw = os.path.join(folder, f"{self.name}_raw.csv")
+        summary = os.path.join(folder, f"{self.name}_summary.txt")
+        with open(raw, "w", encoding="utf-8") as f:
+            f.write("case,value\n")
+            for case, value in zip(self._cases, self._list.tolist(), strict=True):
+                f.write(f"{case},{value}\n")
+        with open(summary, "w", encoding="utf-8") as f:
+            f.write(
+                f"{self.name}: {self.get()}\ncases: {self._list.size}\n"
+                f"invalid: {self._list.size - self.valid_values().size}\n"
+            )
+        return [summary, raw]
+
+
+class Metric(Component):
+    """A validation metric: computes one value per case from ``field`` (and ``label_field``).
+
+    The base reads a scalar that an earlier step put in ``field`` (the seed's
+    ``SampleComputeAverage``); subclasses override :meth:`compute`.
+    """
+
+    def __init__(
+        self,
+        metric_list: MetricList,
+        field: str,
+        label_field: str | None = None,
+        do_summary: bool = True,
+        do_print: bool = True,
+        is_key_metric: bool = False,
+    ) -> None:
+        self.metric_list = metric_list
+        self.field = field
+        self.label_field = label_field
+        self.do_summary = do_summary
+        self.do_print = do_print
+        self._is_key_metric = is_key_metric
+
+    def get_name(self) -> str:
+        return self.metric_list.get_name()
+
+    def is_key_metric(self) -> bool:
+        return self._is_key_metric
+
+    def compute(self, transform_ctx: TransformContext) -> float | None:
+        value: Any = transform_ctx[self.field]
+        data = value.get_data() if hasattr(value, "get_data") else value
+        return float(np.mean(data))
+
+    def update(self, transform_ctx: TransformContext, case: str | None = None) -> None:
+        self.metric_list.add(self.compute(transform_ctx), case)
+
+    def get(self) -> float:
+        return self.metric_list.get()
+
+    def reset(self) -> None:
+        self.metric_list.reset()
+
+    def write_report(self, report_path: str | None = None) -> list[str]:
+        return self.metric_list.write_report(report_path)

@@ -1,0 +1,45 @@
+"""Transforms: ``Transformer`` and the seed's ``MultiFieldTransformer``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from clara_core.components.base import Component
+from clara_core.image.transform_ctx import TransformContext
+
+
+class Transformer(Component):
+    """Base of transforms and data loaders: ``transform(ctx)`` returns the context.
+
+    ``is_deterministic()`` is True by default; a transform with randomness must
+    override it to return False, since deterministic prefixes of a chain are cached.
+    """
+
+    def transform(self, transform_ctx: TransformContext) -> TransformContext:
+        raise NotImplementedError(f"Class {type(self).__name__} does not implement transform.")
+
+    def is_deterministic(self) -> bool:
+        return True
+
+
+class MultiFieldTransformer(Transformer):
+    """A transform applied to each of ``fields`` (one name or a list of names).
+
+    >>> MultiFieldTransformer("image").fields
+    ['image']
+    >>> MultiFieldTransformer(["image", "label"]).fields
+    ['image', 'label']
+    >>> MultiFieldTransformer([])
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid value for argument `fields` of MultiFieldTransformer: expected a field name or a non-empty list of field names, received [].
+    """
+
+    def __init__(self, fields: str | Sequence[str]) -> None:
+        names = [fields] if isinstance(fields, str) else list(fields)
+        if not names or not all(isinstance(f, str) and f for f in names):
+            raise ValueError(
+                f"Invalid value for argument `fields` of {type(self).__name__}: expected a field "
+                f"name or a non-empty list of field names, received {fields!r}."
+            )
+        self.fields: list[str] = names

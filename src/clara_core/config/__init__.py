@@ -1,0 +1,1 @@
+"""Configs: loading, variables, overrides, validation and component creation."""

@@ -1,0 +1,1 @@
+"""Image containers shared by transforms, loaders and pipelines."""

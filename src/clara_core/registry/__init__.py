@@ -1,0 +1,1 @@
+"""Finding components: entry points, pluggy hooks and dotted paths."""
