@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from clara_core.components.base import Component
 from clara_core.image.transform_ctx import TransformContext
@@ -15,8 +16,23 @@ class Transformer(Component):
     override it to return False, since deterministic prefixes of a chain are cached.
     """
 
+    _rng: Any = None
+
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
         raise NotImplementedError(f"Class {type(self).__name__} does not implement transform.")
+
+    def set_random_state(self, seed: int | None) -> None:
+        """Seed this transform's own generator (the pipeline seeds each worker and epoch)."""
+        import numpy as np
+
+        self._rng = np.random.default_rng(seed)
+
+    @property
+    def R(self) -> Any:  # noqa: N802 - the name MONAI and the SDK's users know
+        """This transform's ``numpy.random.Generator`` (unseeded until the pipeline seeds it)."""
+        if self._rng is None:
+            self.set_random_state(None)
+        return self._rng
 
     def is_deterministic(self) -> bool:
         return True

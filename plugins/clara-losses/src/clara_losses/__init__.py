@@ -1,0 +1,1 @@
+"""Loss components for Clara BYOC, registered under ``clara.losses``."""

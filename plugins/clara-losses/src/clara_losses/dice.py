@@ -1,0 +1,83 @@
+"""``Dice``: the seed's soft Dice loss with all its options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clara_core import BuildContext, Loss
+
+
+class Dice(Loss):
+    """One minus the mean soft Dice (or Jaccard) over batch and channels.
+
+    Args (as in the seed):
+        data_format: ``channels_first`` (default) or ``channels_last``.
+        skip_background: drop the first channel before averaging.
+        squared_pred: square targets and predictions in the denominator.
+        jaccard: soft IoU instead of Dice.
+        smooth: added to the denominator.
+        top_smooth: added to the numerator.
+        is_onehot_targets: targets are one-hot already (else a 1-channel label map).
+
+    Predictions are probabilities (the model's final activation). float16
+    predictions are computed in float32, so the loss is finite under mixed precision.
+
+    >>> import numpy as np
+    >>> pred = np.zeros((1, 2, 4, 4), "float32"); pred[:, 1] = 1.0
+    >>> target = np.ones((1, 1, 4, 4), "float32")
+    >>> round(float(Dice().get_loss(pred, target)), 4)  # empty background scores 0
+    0.5
+    >>> round(float(Dice(skip_background=True).get_loss(pred, target)), 4)
+    0.0
+    """
+
+    def __init__(self, data_format: str = "channels_first", skip_background: bool = False,
+                 squared_pred: bool = False, jaccard: bool = False, smooth: float = 1e-5,
+                 top_smooth: float = 0.0, is_onehot_targets: bool = False) -> None:
+        Loss.__init__(self)
+        if data_format not in ("channels_first", "channels_last"):
+            raise ValueError("Invalid value for argument `data_format` of Dice: expected "
+                             f"'channels_first' or 'channels_last', received {data_format!r}.")
+        if smooth < 0 or top_smooth < 0:
+            raise ValueError("Invalid value for argument `smooth` of Dice: expected a float "
+                             f">= 0, received {min(smooth, top_smooth)!r}.")
+        self.data_format = data_format
+        self.skip_background = skip_background
+        self.squared_pred = squared_pred
+        self.jaccard = jaccard
+        self.smooth = smooth
+        self.top_smooth = top_smooth
+        self.is_onehot_targets = is_onehot_targets
+
+    def get_loss(self, predictions: Any, targets: Any,
+                 build_ctx: BuildContext | None = None) -> Any:
+        import tensorflow as tf
+
+        first = self.data_format == "channels_first"
+        ch = 1 if first else -1
+        predictions = tf.cast(predictions, tf.float32)
+        targets = tf.convert_to_tensor(targets)
+        n_pred = predictions.shape[ch]
+        if self.skip_background and n_pred == 1:
+            raise ValueError("Dice: skip_background is true but the prediction has 1 channel.")
+        if self.is_onehot_targets:
+            if targets.shape[ch] != n_pred:
+                raise ValueError(f"Dice: is_onehot_targets is true but targets have "
+                                 f"{targets.shape[ch]} channels and predictions {n_pred}.")
+            targets = tf.cast(targets, tf.float32)
+        else:
+            labels = tf.cast(tf.squeeze(targets, axis=ch), tf.int32)
+            targets = tf.one_hot(labels, depth=n_pred, axis=ch, dtype=tf.float32)
+        if self.skip_background:
+            targets = targets[:, 1:] if first else targets[..., 1:]
+            predictions = predictions[:, 1:] if first else predictions[..., 1:]
+        rank = len(predictions.shape)
+        axes = list(range(2, rank)) if first else list(range(1, rank - 1))
+        intersection = tf.reduce_sum(targets * predictions, axis=axes)
+        if self.squared_pred:
+            targets, predictions = tf.square(targets), tf.square(predictions)
+        denominator = tf.reduce_sum(targets, axis=axes) + tf.reduce_sum(predictions, axis=axes)
+        if self.jaccard:
+            denominator -= intersection
+        f = (2.0 * intersection + self.top_smooth) / (denominator + self.smooth)
+        return 1.0 - tf.reduce_mean(f)

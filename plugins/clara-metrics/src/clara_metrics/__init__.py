@@ -1,0 +1,1 @@
+"""Validation metrics for Clara BYOC, registered under ``clara.metrics``."""

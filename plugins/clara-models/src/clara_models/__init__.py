@@ -1,0 +1,1 @@
+"""Network components for Clara BYOC, registered under ``clara.models``."""

@@ -1,0 +1,1 @@
+"""Loaders and transforms for Clara BYOC, registered under ``clara.transforms``."""

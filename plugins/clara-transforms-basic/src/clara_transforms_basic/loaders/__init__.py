@@ -1,0 +1,1 @@
+"""Data loaders: transforms that turn file names into MedicalImages."""

@@ -1,0 +1,1 @@
+"""Components core ships, registered through core's own entry points like any plugin."""
