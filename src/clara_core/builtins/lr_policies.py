@@ -7,7 +7,7 @@ import math
 from clara_core.components.lr_policy import LearningRatePolicy
 
 
-def _check(owner: str, name: str, value: float, ok: bool, expected: str) -> None:
+def _check(owner: str, name: str, value: object, ok: bool, expected: str) -> None:
     if not ok:
         raise ValueError(f"Invalid value for argument `{name}` of {owner}: expected {expected}, "
                          f"received {value!r}.")
@@ -25,7 +25,7 @@ class ReducePoly(LearningRatePolicy):
         self.poly_power = poly_power
 
     def get_learning_rate(self, epoch: int, base_lr: float, num_epochs: int) -> float:
-        return base_lr * (1.0 - min(epoch, num_epochs) / max(num_epochs, 1)) ** self.poly_power
+        return float(base_lr * (1.0 - min(epoch, num_epochs) / max(num_epochs, 1)) ** self.poly_power)
 
 
 class DecayOnStep(LearningRatePolicy):

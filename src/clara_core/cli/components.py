@@ -29,7 +29,7 @@ def run_list(args: argparse.Namespace) -> int:
     registry = Registry()
     entries = registry.entries(args.kind)
     clashes = registry.collisions()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"name": e.name, "kind": e.kind, "distribution": e.distribution, "version": e.version,
          "collision": (e.kind, e.name) in clashes}
         for e in entries

@@ -49,7 +49,7 @@ class MetricList:
         values = self._list[~np.isnan(self._list)]
         if not math.isnan(self.invalid_value):
             values = values[values != self.invalid_value]
-        return values
+        return values  # type: ignore[no-any-return]
 
     def get(self) -> float:
         values = self.valid_values()

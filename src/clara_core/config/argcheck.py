@@ -77,7 +77,7 @@ def json_value_ok(value: Any, annotation: Any) -> bool:
 
 def constructor_parameters(cls: Any) -> tuple[dict[str, inspect.Parameter], dict[str, Any], bool]:
     """(parameters, resolved annotations, accepts **kwargs) of a component class."""
-    init = cls.__init__ if isinstance(cls, type) else cls
+    init = cls.__init__ if isinstance(cls, type) else cls  # type: ignore[misc]
     try:
         params = dict(inspect.signature(init).parameters)
     except (TypeError, ValueError):

@@ -10,8 +10,8 @@ from typing import Any
 from clara_core.errors import RegistryError
 from clara_core.registry.discovery import Entry, PluginEntry, discover, normalize_dist_name
 from clara_core.registry.kinds import KINDS
-from clara_core.suggest import did_you_mean
 from clara_core.registry.paths import Policy, add_search_path, describe_import_error, import_path
+from clara_core.suggest import did_you_mean
 
 
 class Registry:
@@ -51,7 +51,8 @@ class Registry:
             owners[id(obj)] = plugin
         for impl in pm.hook.clara_register_components.get_hookimpls():
             plugin = owners[id(impl.plugin)]
-            for spec in impl.function() or []:
+            specs: list[Any] = list(impl.function() or [])  # type: ignore[call-overload]
+            for spec in specs:
                 kind, name, target = spec
                 if kind not in KINDS:
                     raise RegistryError(

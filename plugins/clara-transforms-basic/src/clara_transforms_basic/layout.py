@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clara_core import MultiFieldTransformer, ShapeFormat, TransformContext
+from clara_core import MultiFieldTransformer, TransformContext
 
 
 class ConvertToChannelsFirst(MultiFieldTransformer):

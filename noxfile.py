@@ -1,0 +1,63 @@
+"""Sessions: tests, lint, typecheck, demo (train the example MMAR), bench."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.default_venv_backend = "venv"
+
+ROOT = Path(__file__).parent
+PLUGINS = sorted(str(p) for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").exists())
+PACKAGES = ["clara_core"] + [
+    Path(p).name.replace("-", "_") for p in PLUGINS
+]
+EXAMPLE = ROOT / "examples" / "brain-tissue-seg"
+
+
+def install_clara(session: nox.Session, *extra: str) -> None:
+    """clara-core and every plugin distribution, as real (non-editable) installs."""
+    session.install(str(ROOT), *PLUGINS, *extra)
+
+
+@nox.session(python="3.11")
+def tests(session: nox.Session) -> None:
+    """Unit, conformance, doctest and end-to-end tests of core and every plugin."""
+    install_clara(session, "pytest>=8", "setuptools>=64", "nilearn>=0.10")
+    plugin_tests = [str(Path(p) / "tests") for p in PLUGINS]
+    session.run("pytest", "tests", *plugin_tests, *session.posargs)
+    # doctests of the installed packages, as users import them
+    session.run("pytest", "--doctest-modules", "--pyargs", *PACKAGES, "-p", "no:cacheprovider",
+                "-o", "testpaths=", "-o", "addopts=")
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", "src", "plugins", "tests", "benchmarks", "examples",
+                "noxfile.py")
+
+
+@nox.session(python="3.11")
+def typecheck(session: nox.Session) -> None:
+    install_clara(session, "mypy")
+    session.run("mypy", "src/clara_core")
+
+
+@nox.session(python="3.11")
+def demo(session: nox.Session) -> None:
+    """Prepare the brain-tissue example from nilearn's MNI152 files, check it and train it."""
+    install_clara(session, "nilearn>=0.10")
+    session.run("python", str(EXAMPLE / "prepare.py"))
+    session.run("clara", "components", "list")
+    session.run("clara", "config", "check", "-m", str(EXAMPLE))
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Run every benchmark; each prints one JSON line."""
+    install_clara(session)
+    for script in sorted((ROOT / "benchmarks").glob("*.py")):
+        session.run("python", str(script), *session.posargs)

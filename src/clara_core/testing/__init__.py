@@ -1,0 +1,30 @@
+"""The conformance kit: checks any component of any plugin must pass.
+
+Plain ``check_*`` functions chosen by component kind, and a pytest helper that
+turns them into one readable test per (component, check), after scikit-learn's
+``check_estimator`` / ``parametrize_with_checks``::
+
+    from clara_core.testing import parametrize_with_checks
+
+    @parametrize_with_checks([MyLoss(), MyTransform(fields=["image"])])
+    def test_conformance(component, check):
+        check(component)
+"""
+
+from clara_core.testing.checks import (
+    check_get_config_roundtrip,
+    check_is_deterministic_honest,
+    check_name_resolves,
+    checks_for,
+    default_sample,
+)
+from clara_core.testing.pytest_helpers import parametrize_with_checks
+
+__all__ = [
+    "check_get_config_roundtrip",
+    "check_is_deterministic_honest",
+    "check_name_resolves",
+    "checks_for",
+    "default_sample",
+    "parametrize_with_checks",
+]
