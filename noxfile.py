@@ -53,6 +53,7 @@ def demo(session: nox.Session) -> None:
     session.run("python", str(EXAMPLE / "prepare.py"))
     session.run("clara", "components", "list")
     session.run("clara", "config", "check", "-m", str(EXAMPLE))
+    session.run("clara", "train", "-m", str(EXAMPLE), *session.posargs)
 
 
 @nox.session(python="3.11")

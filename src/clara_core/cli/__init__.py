@@ -11,6 +11,7 @@ from collections.abc import Sequence
 COMMANDS = {
     "components": "clara_core.cli.components",
     "config": "clara_core.cli.config_cmd",
+    "train": "clara_core.cli.train_cmd",
 }
 
 

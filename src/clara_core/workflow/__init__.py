@@ -1,0 +1,1 @@
+"""The workflow engine: build order, training loop, validation and checkpoints."""
