@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from clara_core.components.inferer import Inferer
+from clara_core.validation import check_arguments
 
 
 class TFSimpleInferer(Inferer):
@@ -43,15 +44,13 @@ class TFScanWindowInferer(Inferer):
 
     def __init__(self, roi_size: Sequence[int], batch_size: int = 1,
                  overlap: float = 0.25) -> None:
-        if not roi_size or not all(isinstance(r, int) and r > 0 for r in roi_size):
-            raise ValueError("Invalid value for argument `roi_size` of TFScanWindowInferer: "
-                             f"expected a list of positive integers, received {roi_size!r}.")
-        if not 0.0 <= overlap < 1.0:
-            raise ValueError("Invalid value for argument `overlap` of TFScanWindowInferer: "
-                             f"expected a float in [0, 1), received {overlap!r}.")
-        if batch_size < 1:
-            raise ValueError("Invalid value for argument `batch_size` of TFScanWindowInferer: "
-                             f"expected an integer >= 1, received {batch_size!r}.")
+        check_arguments("TFScanWindowInferer", [
+            ("roi_size", roi_size, bool(roi_size) and all(isinstance(r, int) and r > 0
+                                                          for r in roi_size),
+             "a list of positive integers"),
+            ("overlap", overlap, 0.0 <= overlap < 1.0, "a float in [0, 1)"),
+            ("batch_size", batch_size, batch_size >= 1, "an integer >= 1"),
+        ])
         self.roi_size, self.batch_size, self.overlap = list(roi_size), batch_size, overlap
 
     def infer(self, predict: Callable[[Any], Any], inputs: Any, data_format: str) -> Any:

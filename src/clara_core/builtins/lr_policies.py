@@ -5,12 +5,7 @@ from __future__ import annotations
 import math
 
 from clara_core.components.lr_policy import LearningRatePolicy
-
-
-def _check(owner: str, name: str, value: object, ok: bool, expected: str) -> None:
-    if not ok:
-        raise ValueError(f"Invalid value for argument `{name}` of {owner}: expected {expected}, "
-                         f"received {value!r}.")
+from clara_core.validation import check_argument as _check
 
 
 class ReducePoly(LearningRatePolicy):

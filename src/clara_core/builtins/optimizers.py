@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from clara_core.components.optimizer import Optimizer
+from clara_core.validation import check_argument
 
 
 def _positive(owner: str, name: str, value: float, upper: float | None = None) -> None:
-    if not value >= 0 or (upper is not None and not value < upper):
-        bound = f">= 0 and < {upper}" if upper is not None else ">= 0"
-        raise ValueError(f"Invalid value for argument `{name}` of {owner}: expected a float "
-                         f"{bound}, received {value!r}.")
+    ok = value >= 0 and (upper is None or value < upper)
+    bound = f">= 0 and < {upper}" if upper is not None else ">= 0"
+    check_argument(owner, name, value, ok, f"a float {bound}")
 
 
 class Adam(Optimizer):

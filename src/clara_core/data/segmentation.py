@@ -15,6 +15,7 @@ from clara_core.components.transform import Transformer
 from clara_core.config.datalist import load_datalist
 from clara_core.data.chain import SeededSuffix, run_transforms, split_chain, unbatch_samples
 from clara_core.image.transform_ctx import TransformContext
+from clara_core.validation import check_arguments
 
 
 class SegmentationImagePipeline(DataPipeline):
@@ -35,17 +36,14 @@ class SegmentationImagePipeline(DataPipeline):
                  prefetch_size: int = 1, output_data_format: str = "channels_first",
                  image_field: str = "image", label_field: str = "label",
                  shuffle: bool | None = None, cache: bool = True) -> None:
-        checks = [("output_batch_size", output_batch_size >= 1, "an integer >= 1"),
-                  ("num_workers", num_workers >= 1, "an integer >= 1"),
-                  ("prefetch_size", prefetch_size >= 0, "an integer >= 0"),
-                  ("output_data_format", output_data_format in ("channels_first",
-                                                                "channels_last"),
-                   "'channels_first' or 'channels_last'")]
-        for name, ok, expected in checks:
-            if not ok:
-                raise ValueError(f"Invalid value for argument `{name}` of "
-                                 f"SegmentationImagePipeline: expected {expected}, received "
-                                 f"{locals()[name]!r}.")
+        check_arguments("SegmentationImagePipeline", [
+            ("output_batch_size", output_batch_size, output_batch_size >= 1, "an integer >= 1"),
+            ("num_workers", num_workers, num_workers >= 1, "an integer >= 1"),
+            ("prefetch_size", prefetch_size, prefetch_size >= 0, "an integer >= 0"),
+            ("output_data_format", output_data_format,
+             output_data_format in ("channels_first", "channels_last"),
+             "'channels_first' or 'channels_last'"),
+        ])
         self.data_list_file_path = data_list_file_path
         self.data_file_base_dir = data_file_base_dir
         self.data_list_key = data_list_key

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clara_core import BuildContext, Model
+from clara_core.validation import check_arguments
 
 NORMALIZATIONS = ("batch", "instance", "group", "none")
 ACTIVATIONS = ("softmax", "sigmoid", "linear")
@@ -23,20 +24,18 @@ class Unet(Model):
                  normalization: str = "batch", final_activation: str = "softmax",
                  data_format: str = "channels_first", dropout: float = 0.0) -> None:
         Model.__init__(self)
-        checks = [
-            ("num_classes", num_classes >= 1, "an integer >= 1"),
-            ("filters", filters >= 1, "an integer >= 1"),
-            ("depth", 0 <= depth <= 6, "an integer in [0, 6]"),
-            ("normalization", normalization in NORMALIZATIONS, f"one of {NORMALIZATIONS}"),
-            ("final_activation", final_activation in ACTIVATIONS, f"one of {ACTIVATIONS}"),
-            ("data_format", data_format in ("channels_first", "channels_last"),
+        check_arguments("Unet", [
+            ("num_classes", num_classes, num_classes >= 1, "an integer >= 1"),
+            ("filters", filters, filters >= 1, "an integer >= 1"),
+            ("depth", depth, 0 <= depth <= 6, "an integer in [0, 6]"),
+            ("normalization", normalization, normalization in NORMALIZATIONS,
+             f"one of {NORMALIZATIONS}"),
+            ("final_activation", final_activation, final_activation in ACTIVATIONS,
+             f"one of {ACTIVATIONS}"),
+            ("data_format", data_format, data_format in ("channels_first", "channels_last"),
              "'channels_first' or 'channels_last'"),
-            ("dropout", 0.0 <= dropout < 1.0, "a float in [0, 1)"),
-        ]
-        for name, ok, expected in checks:
-            if not ok:
-                raise ValueError(f"Invalid value for argument `{name}` of Unet: expected "
-                                 f"{expected}, received {locals()[name]!r}.")
+            ("dropout", dropout, 0.0 <= dropout < 1.0, "a float in [0, 1)"),
+        ])
         self.num_classes, self.filters, self.depth = num_classes, filters, depth
         self.normalization, self.final_activation = normalization, final_activation
         self.data_format, self.dropout = data_format, dropout

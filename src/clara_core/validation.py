@@ -1,0 +1,24 @@
+"""One message form for invalid constructor arguments (Keras ``argument_validation`` style)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def check_argument(owner: str, name: str, value: object, ok: bool, expected: str) -> None:
+    """Raise ``ValueError`` in the shared form unless ``ok``.
+
+    >>> check_argument("Dice", "smooth", -1, False, "a float >= 0")
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid value for argument `smooth` of Dice: expected a float >= 0, received -1.
+    """
+    if not ok:
+        raise ValueError(f"Invalid value for argument `{name}` of {owner}: expected {expected}, "
+                         f"received {value!r}.")
+
+
+def check_arguments(owner: str, checks: Iterable[tuple[str, object, bool, str]]) -> None:
+    """:func:`check_argument` for each ``(name, value, ok, expected)``."""
+    for name, value, ok, expected in checks:
+        check_argument(owner, name, value, ok, expected)
