@@ -57,14 +57,15 @@ class Component:
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Component:
         self = super().__new__(cls)
+        signature = inspect.signature(cls.__init__)
         try:
-            bound = inspect.signature(cls.__init__).bind(self, *args, **kwargs)
+            bound = signature.bind(self, *args, **kwargs)
         except TypeError:
             bound = None  # __init__ itself will raise the clearer error
         if bound is not None:
             bound.apply_defaults()
             recorded: dict[str, Any] = {}
-            params = inspect.signature(cls.__init__).parameters
+            params = signature.parameters
             for name, value in list(bound.arguments.items())[1:]:
                 if params[name].kind is inspect.Parameter.VAR_KEYWORD:
                     recorded.update(value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clara_core import BuildContext, Loss
+from clara_core.validation import check_arguments
 
 
 class Dice(Loss):
@@ -35,12 +36,12 @@ class Dice(Loss):
                  squared_pred: bool = False, jaccard: bool = False, smooth: float = 1e-5,
                  top_smooth: float = 0.0, is_onehot_targets: bool = False) -> None:
         Loss.__init__(self)
-        if data_format not in ("channels_first", "channels_last"):
-            raise ValueError("Invalid value for argument `data_format` of Dice: expected "
-                             f"'channels_first' or 'channels_last', received {data_format!r}.")
-        if smooth < 0 or top_smooth < 0:
-            raise ValueError("Invalid value for argument `smooth` of Dice: expected a float "
-                             f">= 0, received {min(smooth, top_smooth)!r}.")
+        check_arguments("Dice", [
+            ("data_format", data_format, data_format in ("channels_first", "channels_last"),
+             "'channels_first' or 'channels_last'"),
+            ("smooth", smooth, smooth >= 0, "a float >= 0"),
+            ("top_smooth", top_smooth, top_smooth >= 0, "a float >= 0"),
+        ])
         self.data_format = data_format
         self.skip_background = skip_background
         self.squared_pred = squared_pred
