@@ -1,75 +1,129 @@
-"""End to end: the real ``clara train`` on small generated NIfTI files."""
+"""End to end: the real ``clara train`` on small generated NIfTI files.
+
+One reference run (4 epochs, fixed seed) is shared; the other runs must reproduce
+its losses exactly: a second fresh run, a run stopped by Ctrl-C and resumed, a run
+resumed at an epoch boundary.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
+import pytest
 from conftest import run_clara
+from train_mmar import losses, make_train_mmar, poison_image, records
 
-CONFIG = {
-    "epochs": 3,
-    "num_training_epoch_per_valid": 1,
-    "learning_rate": 0.01,
-    "determinism": {"random_seed": 7},
-    "train": {
-        "loss": {"name": "Dice", "args": {"data_format": "channels_last"}},
-        "optimizer": {"name": "Adam"},
-        "model": {"name": "Unet", "args": {"num_classes": 2, "filters": 4, "depth": 2,
-                                           "data_format": "channels_last"}},
-        "pre_transforms": [
-            {"name": "LoadNifti", "args": {"fields": ["image", "label"]}},
-            {"name": "ConvertToChannelsFirst", "args": {"fields": ["image", "label"]}},
-            {"name": "CropByPosNegRatio", "args": {"size": [16, 16, 16], "num_samples": 2}},
-        ],
-        "image_pipeline": {"name": "SegmentationImagePipeline", "args": {
-            "data_list_file_path": "{DATASET_JSON}", "data_file_base_dir": "{DATA_ROOT}",
-            "output_batch_size": 2, "output_data_format": "channels_last"}},
-    },
-    "validate": {
-        "metrics": [{"name": "ComputeAverageDice",
-                     "args": {"name": "mean_dice", "is_key_metric": True}}],
-        "pre_transforms": [{"ref": "LoadNifti"}, {"ref": "ConvertToChannelsFirst"}],
-        "image_pipeline": {"name": "SegmentationImagePipeline", "args": {
-            "data_list_file_path": "{DATASET_JSON}", "data_file_base_dir": "{DATA_ROOT}",
-            "data_list_key": "validation", "output_data_format": "channels_last"}},
-        "inferer": {"name": "TFScanWindowInferer", "args": {"roi_size": [16, 16, 16]}},
-    },
-}
+EPOCHS = 4
 
 
-def make_case(path: Path, seed: int) -> tuple[str, str]:
-    rng = np.random.default_rng(seed)
-    label = np.zeros((20, 20, 20), np.uint8)
-    c = rng.integers(6, 14, size=3)
-    label[c[0] - 4:c[0] + 4, c[1] - 4:c[1] + 4, c[2] - 4:c[2] + 4] = 1
-    image = label * 2.0 + rng.normal(scale=0.3, size=label.shape)
-    for kind, data in (("image", image.astype(np.float32)), ("label", label)):
-        nib.save(nib.Nifti1Image(data, np.eye(4)), path / f"{kind}{seed}.nii.gz")
-    return f"image{seed}.nii.gz", f"label{seed}.nii.gz"
-
-
-def test_clara_train_writes_checkpoints_metrics_and_logs(tmp_path):
-    (tmp_path / "config").mkdir()
-    data = tmp_path / "data"
-    data.mkdir()
-    items = [dict(zip(("image", "label"), make_case(data, s), strict=True)) for s in range(4)]
-    (data / "dataset.json").write_text(json.dumps({"training": items[:3],
-                                                   "validation": items[3:]}))
-    (tmp_path / "config" / "environment.json").write_text(json.dumps(
-        {"DATA_ROOT": "data", "DATASET_JSON": "data/dataset.json", "MMAR_CKPT_DIR": "models"}))
-    (tmp_path / "config" / "config_train.json").write_text(json.dumps(CONFIG))
-    out = run_clara("train", "-m", str(tmp_path))
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = make_train_mmar(tmp_path_factory.mktemp("reference"), epochs=EPOCHS)
+    out = run_clara("train", "-m", str(root))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "mean_dice:" in out.stdout
-    models = tmp_path / "models"
+    (root / "stdout.txt").write_text(out.stdout)
+    return root
+
+
+def test_train_writes_checkpoints_metrics_logs_and_picture(reference):
+    models = reference / "models"
+    stdout = (reference / "stdout.txt").read_text()
+    assert "mean_dice:" in stdout and "training.png" in stdout
     for name in ("model_latest.weights.h5", "model_best.weights.h5", "model_final.weights.h5",
-                 "train_state.json", "metrics.jsonl"):
+                 "train_state.json", "metrics.jsonl", "training.png"):
         assert (models / name).exists(), name
-    records = [json.loads(line) for line in (models / "metrics.jsonl").read_text().splitlines()]
-    assert [r["epoch"] for r in records] == [1, 2, 3]
-    assert all(np.isfinite(r["loss"]) and 0 <= r["mean_dice"] <= 1 for r in records)
+    assert (models / "training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = records(models)
+    assert [r["epoch"] for r in rows] == list(range(1, EPOCHS + 1))
+    assert all(np.isfinite(r["loss"]) and 0 <= r["mean_dice"] <= 1 for r in rows)
     assert list((models / "logs").iterdir()), "TensorBoard event files"
     assert not list(models.glob(".tmp-*")), "no temporary checkpoint files left behind"
+    raw = (reference / "eval" / "mean_dice_raw.csv").read_text().splitlines()
+    assert raw[0] == "case,value" and raw[1].startswith("image3.nii.gz,")
+    state = json.loads((models / "train_state.json").read_text())
+    assert state["epoch"] == EPOCHS and (models / state["bundle"]).exists()
+    assert len(list(models.glob("resume-*.npz"))) == 1, "older resume points are removed"
+
+
+def test_same_seed_gives_the_same_losses(reference, tmp_path):
+    root = make_train_mmar(tmp_path, epochs=EPOCHS)
+    out = run_clara("train", "-m", str(root))
+    assert out.returncode == 0, out.stderr
+    assert losses(root / "models") == losses(reference / "models")
+
+
+def test_resume_at_an_epoch_boundary_reproduces_the_uninterrupted_run(reference, tmp_path):
+    root = make_train_mmar(tmp_path, epochs=EPOCHS)
+    first = run_clara("train", "-m", str(root), "--set", "epochs=2")
+    assert first.returncode == 0, first.stderr
+    second = run_clara("train", "-m", str(root), "--resume")
+    assert second.returncode == 0, second.stderr
+    assert "resuming at epoch 3" in second.stdout
+    assert [r["epoch"] for r in records(root / "models")] == list(range(1, EPOCHS + 1))
+    np.testing.assert_allclose(losses(root / "models"), losses(reference / "models"), rtol=1e-6)
+
+
+def test_ctrl_c_writes_a_checkpoint_and_resume_reproduces_the_run(reference, tmp_path):
+    root = make_train_mmar(tmp_path, epochs=EPOCHS)
+    log = root / "models" / "metrics.jsonl"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "clara_core", "train", "-m", str(root)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 240
+    while not (log.exists() and log.read_text().strip()) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=240)
+    assert proc.returncode == 130, stdout + stderr
+    assert "--resume" in stdout and "Traceback" not in stderr
+    state = json.loads((root / "models" / "train_state.json").read_text())
+    assert state["epoch"] < EPOCHS and (root / "models" / state["bundle"]).exists()
+
+    resumed = run_clara("train", "-m", str(root), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    np.testing.assert_allclose(losses(root / "models"), losses(reference / "models"), rtol=1e-6)
+
+
+def test_nan_loss_stops_cleanly_and_keeps_the_last_good_checkpoint(tmp_path):
+    root = make_train_mmar(tmp_path)
+    assert run_clara("train", "-m", str(root), "--set", "epochs=1").returncode == 0
+    poison_image(root)
+    out = run_clara("train", "-m", str(root), "--resume", "--set", "epochs=2")
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "Loss became nan at epoch 2" in out.stderr and "Traceback" not in out.stderr
+    models = root / "models"
+    state = json.loads((models / "train_state.json").read_text())
+    assert state["epoch"] == 1 and (models / state["bundle"]).exists()
+    assert [r["epoch"] for r in records(models)] == [1]
+
+
+def test_fine_tune_starts_from_the_given_weights(reference, tmp_path):
+    root = make_train_mmar(tmp_path)
+    weights = reference / "models" / "model_final.weights.h5"
+    out = run_clara("train", "-m", str(root), "--set", "epochs=1",
+                    "--set", f"MMAR_CKPT={weights}")
+    assert out.returncode == 0, out.stderr
+    assert f"fine-tuning from {weights}" in out.stdout
+    assert losses(root / "models")[0] < losses(reference / "models")[0]
+
+
+def test_fine_tune_from_a_missing_file_says_what_to_give(tmp_path):
+    root = make_train_mmar(tmp_path)
+    out = run_clara("train", "-m", str(root), "--set", "MMAR_CKPT=models/nothing.weights.h5")
+    assert out.returncode == 2
+    assert "MMAR_CKPT points at" in out.stderr and ".weights.h5" in out.stderr
+
+
+def test_resume_without_a_previous_run_says_what_to_do(tmp_path):
+    root = make_train_mmar(tmp_path)
+    out = run_clara("train", "-m", str(root), "--resume")
+    assert out.returncode == 2
+    assert "Train without --resume first" in out.stderr

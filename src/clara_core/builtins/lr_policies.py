@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from clara_core.components.lr_policy import LearningRatePolicy
 from clara_core.validation import check_argument as _check
@@ -89,3 +90,9 @@ class ReduceOnPlateau(LearningRatePolicy):
 
     def get_learning_rate(self, epoch: int, base_lr: float, num_epochs: int) -> float:
         return max(base_lr * self._scale, self.min_lr)
+
+    def get_state(self) -> dict[str, Any]:
+        return {"best": self._best, "waited": self._waited, "scale": self._scale}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self._best, self._waited, self._scale = state["best"], state["waited"], state["scale"]

@@ -10,8 +10,15 @@ from clara_core.cli.config_cmd import add_config_source_args, load_and_build
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("train", help="train an MMAR (validates the config first)")
+    p = sub.add_parser(
+        "train", help="train an MMAR (validates the config first)",
+        description="Train an MMAR. Fine-tune from saved weights with --set MMAR_CKPT=FILE; "
+                    "Ctrl-C stops after writing a checkpoint that --resume continues from.")
     add_config_source_args(p)
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in MMAR_CKPT_DIR from its last checkpoint")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (it is shown only on a terminal anyway)")
     p.set_defaults(func=run_train)
 
 
@@ -20,9 +27,19 @@ def run_train(args: argparse.Namespace) -> int:
     built = load_and_build(args)  # all config problems before TensorFlow is imported
     from clara_core.workflow.trainer import Trainer
 
-    result = Trainer(built).run()
-    print(f"\ntrained {result.epochs} epochs in {result.seconds:.1f} s")
+    result = Trainer(built, progress=False if args.no_progress else None).run(args.resume)
+    done = len(result.losses)
+    if result.interrupted:
+        print(f"\nstopped after {done} complete epochs; checkpoint written to "
+              f"{result.checkpoint_dir}. Continue with the same command and --resume.")
+        return 130
+    print(f"\ntrained epochs {result.start_epoch + 1}-{done} in {result.seconds:.1f} s")
     for name, value in result.metrics.items():
         print(f"  {name}: {value:.4f}")
-    print(f"checkpoints and logs: {result.checkpoint_dir}")
+    folder = result.checkpoint_dir
+    print(f"checkpoints: {folder}/model_best.weights.h5 (best key metric), "
+          "model_final.weights.h5, model_latest.weights.h5")
+    print(f"metrics log: {folder}/metrics.jsonl; TensorBoard: tensorboard --logdir {folder}/logs")
+    if result.picture:
+        print(f"picture: {result.picture}")
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from clara_core.components.base import Component
 
 
@@ -19,3 +21,10 @@ class LearningRatePolicy(Component):
 
     def update_metric(self, value: float) -> None:
         """Receive the key validation metric after each validation (ignored by default)."""
+
+    def get_state(self) -> dict[str, Any]:
+        """State that changes during training (JSON types), saved for ``--resume``."""
+        return {}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore what ``get_state`` returned."""

@@ -27,15 +27,16 @@ def apply_overrides(
 ) -> list[Problem]:
     """Apply each ``KEY=VALUE`` in place and return the problems found.
 
-    A KEY naming an environment variable sets the variable; otherwise it is a
-    dotted path into the config (``train.loss.args.smooth``, ``epochs``, list items
+    A KEY naming an environment variable, or spelled like one (``MMAR_CKPT``: upper
+    case, digits and ``_``), sets the variable; otherwise it is a dotted path into the config (``train.loss.args.smooth``, ``epochs``, list items
     by index: ``train.pre_transforms.0.args.fields``). The last key may be new.
 
     >>> cfg, env = {"epochs": 10, "train": {"loss": {"args": {}}}}, {"DATA_ROOT": "/d"}
-    >>> apply_overrides(cfg, env, ["epochs=2", "DATA_ROOT=/x", "train.loss.args.smooth=0.1"])
+    >>> apply_overrides(cfg, env, ["epochs=2", "DATA_ROOT=/x", "train.loss.args.smooth=0.1",
+    ...                            "MMAR_CKPT=models/model_best.weights.h5"])
     []
-    >>> cfg["epochs"], env["DATA_ROOT"], cfg["train"]["loss"]["args"]
-    (2, '/x', {'smooth': 0.1})
+    >>> cfg["epochs"], env["DATA_ROOT"], cfg["train"]["loss"]["args"], env["MMAR_CKPT"]
+    (2, '/x', {'smooth': 0.1}, 'models/model_best.weights.h5')
     >>> print(apply_overrides(cfg, env, ["train.los.args.smooth=1"])[0])
     --set train.los.args.smooth: no key 'los' in train; did you mean 'loss'?
     """
@@ -48,13 +49,17 @@ def apply_overrides(
                                     "e.g. --set epochs=2 or --set DATA_ROOT=/data"))
             continue
         value = parse_value(raw)
-        if key in env:
+        if key in env or _is_variable_name(key):
             env[key] = value
             continue
         problem = _set_path(config, key, value)
         if problem:
             problems.append(Problem(f"--set {key}", problem[0], problem[1]))
     return problems
+
+
+def _is_variable_name(key: str) -> bool:
+    return key[0].isalpha() and key.upper() == key and key.replace("_", "").isalnum()
 
 
 def _set_path(config: dict[str, Any], key: str, value: Any) -> tuple[str, str] | None:

@@ -3,6 +3,13 @@
 Build order (the seed's): training data pipeline, validation data pipeline,
 placeholders, model, loss, optimizer, metrics. Each step sees in the
 ``BuildContext`` only what was built before it.
+
+A run writes under ``MMAR_CKPT_DIR``: ``model_{latest,best,final}.weights.h5``,
+the resume point (``train_state.json`` and its variables bundle, see
+``clara_core.workflow.state``), ``metrics.jsonl``, TensorBoard ``logs/`` and
+``training.png``. ``resume=True`` continues from the resume point, to the step;
+``MMAR_CKPT`` (environment or ``--set``) fine-tunes from saved weights. The first
+Ctrl-C stops at the next step boundary after writing a resume point.
 """
 
 from __future__ import annotations
@@ -10,6 +17,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +28,10 @@ import numpy as np
 from clara_core.components.build_ctx import BuildContext
 from clara_core.config.builder import BuiltConfig
 from clara_core.errors import ClaraError
-from clara_core.workflow.checkpoints import atomic_write_json, save_weights_atomic
+from clara_core.workflow.checkpoints import save_weights_atomic
+from clara_core.workflow.progress import TrainProgress
+from clara_core.workflow.report import SliceExample, write_report_png
+from clara_core.workflow.state import TrainState, load_resume_point, save_resume_point
 
 
 @dataclass
@@ -30,13 +42,19 @@ class TrainResult:
     best_key_metric: float | None = None
     checkpoint_dir: str = ""
     seconds: float = 0.0
+    interrupted: bool = False
+    start_epoch: int = 0
+    picture: str | None = None
 
 
 class Trainer:
     """Runs ``train`` of a built config under a ``tf.distribute`` strategy."""
 
-    def __init__(self, built: BuiltConfig, log: Any = print) -> None:
+    def __init__(self, built: BuiltConfig, log: Any = print, strategy: Any = None,
+                 progress: bool | None = None) -> None:
         self.built = built
+        self.strategy = strategy
+        self.progress = progress
         self.cfg = built.loaded.config
         self.env = built.loaded.env
         self.log = log
@@ -48,6 +66,8 @@ class Trainer:
         self.ctx = BuildContext()
         self.valid_pipeline: Any = None
         self.inferer: Any = None
+        self.example: SliceExample | None = None
+        self._stop_requested = False
 
     # -- build, in the seed's order --------------------------------------------------
 
@@ -56,12 +76,13 @@ class Trainer:
         import tensorflow as tf
 
         keras.utils.set_random_seed(self.seed)
+        if "determinism" in self.cfg:
+            tf.config.experimental.enable_op_determinism()
         root = self.built.loaded.mmar_root
         gpus = tf.config.list_logical_devices("GPU")
-        if self.cfg.get("multi_gpu"):
-            self.strategy = tf.distribute.MirroredStrategy()
-        else:
-            self.strategy = tf.distribute.get_strategy()
+        if self.strategy is None:
+            self.strategy = tf.distribute.MirroredStrategy() if self.cfg.get("multi_gpu") \
+                else tf.distribute.get_strategy()
         self.ctx[BuildContext.KEY_STRATEGY] = self.strategy
         self.log(f"strategy: {type(self.strategy).__name__} over "
                  f"{self.strategy.num_replicas_in_sync} replica(s); GPUs visible: {len(gpus)}")
@@ -143,13 +164,16 @@ class Trainer:
 
         self.train_step = distributed_step
 
-    # -- run ---------------------------------------------------------------------------
+
+    # -- validation ----------------------------------------------------------------------
 
     def validate(self) -> dict[str, float]:
+        """Infer every validation case, update the metrics, write their reports."""
         prop = self.ctx.must_get(BuildContext.KEY_DATA_PROP)
         first = prop.data_format == "channels_first"
         for m in self.metrics:
             m.reset()
+        self.example = None
         for case in self.valid_pipeline.cases():
             image = case.get_image(self.valid_pipeline.image_field)
             x = image.get_data()[None].astype(np.float32)
@@ -162,74 +186,198 @@ class Trainer:
             name = os.path.basename(str(image.get_property("filename", "case")))
             for m in self.metrics:
                 m.update(case, name)
+            if self.example is None:
+                self.example = self._slice_example(case, name, image.get_data(), pred)
         results = {m.get_name(): m.get() for m in self.metrics}
         for m in self.metrics:
-            m.write_report()
+            m.write_report(self._report_dir(m))
             per_class = getattr(m, "class_means", None)
             if per_class:
                 results.update({f"{m.get_name()}_class{c}": v for c, v in per_class.items()})
         return results
 
-    def run(self) -> TrainResult:
+    def _report_dir(self, metric: Any) -> str | None:
+        """The metric's ``report_path``, else ``MMAR_EVAL_OUTPUT_PATH``; relative to the MMAR."""
+        path = getattr(getattr(metric, "metric_list", None), "report_path", None) \
+            or self.env.get("MMAR_EVAL_OUTPUT_PATH")
+        return self.built.loaded.path_in_mmar(str(path)) if path else None
+
+    def _slice_example(self, case: Any, name: str, image: np.ndarray,
+                       pred: np.ndarray) -> SliceExample:
+        labels = pred.argmax(axis=0) if pred.shape[0] > 1 else (pred[0] > 0.5)
+        label = None
+        if self.valid_pipeline.label_field in case:
+            label = case.get_image(self.valid_pipeline.label_field).get_data()[0]
+        return SliceExample(name, image, label, labels.astype(np.uint8))
+
+    # -- run -----------------------------------------------------------------------------
+
+    def run(self, resume: bool = False) -> TrainResult:
+        """Train from the start, from the resume point (``resume``) or from ``MMAR_CKPT``."""
         import tensorflow as tf
 
         self.build()
         os.makedirs(self.ckpt_dir, exist_ok=True)
-        writer = tf.summary.create_file_writer(os.path.join(self.ckpt_dir, "logs"))
-        log_path = os.path.join(self.ckpt_dir, "metrics.jsonl")
+        state = self._starting_state(resume)
         key = next((m for m in self.metrics if m.is_key_metric()), None)
-        result = TrainResult(self.epochs, checkpoint_dir=self.ckpt_dir)
+        result = TrainResult(self.epochs, checkpoint_dir=self.ckpt_dir, losses=list(state.losses),
+                             best_key_metric=state.best_key_metric, start_epoch=state.epoch)
+        writer = tf.summary.create_file_writer(os.path.join(self.ckpt_dir, "logs"))
+        records = self._records(up_to_epoch=state.epoch)
         start = time.perf_counter()
-        with open(log_path, "a") as log_file:
-            for epoch in range(self.epochs):
-                lr = self.base_lr if self.lr_policy is None else \
-                    self.lr_policy.get_learning_rate(epoch, self.base_lr, self.epochs)
-                self.optimizer.learning_rate.assign(lr)
-                t0, losses = time.perf_counter(), []
-                dataset = self.strategy.experimental_distribute_dataset(
-                    self.train_pipeline.get_dataset(epoch))
-                for images, labels in dataset:
-                    loss = float(self.train_step(images, labels))
-                    if not math.isfinite(loss):
-                        raise ClaraError(
-                            f"Loss became {loss} at epoch {epoch + 1}; stopping. The last good "
-                            f"checkpoint is in {self.ckpt_dir}. Lower learning_rate or check "
-                            "the data (NaN in images, labels outside the class range).")
-                    losses.append(loss)
-                mean_loss = float(np.mean(losses)) if losses else float("nan")
-                result.losses.append(mean_loss)
-                record: dict[str, Any] = {"epoch": epoch + 1, "loss": mean_loss, "lr": lr,
-                                          "steps": len(losses),
-                                          "seconds": round(time.perf_counter() - t0, 2)}
-                if self.valid_pipeline is not None and (
-                        (epoch + 1) % self.valid_every == 0 or epoch + 1 == self.epochs):
-                    metrics = self.validate()
-                    record.update(metrics)
-                    result.metrics = metrics
-                    if key is not None:
-                        value = metrics[key.get_name()]
-                        if self.lr_policy is not None:
-                            self.lr_policy.update_metric(value)
-                        if result.best_key_metric is None or value > result.best_key_metric:
-                            result.best_key_metric = value
-                            save_weights_atomic(self.model, os.path.join(
-                                self.ckpt_dir, "model_best.weights.h5"))
-                save_weights_atomic(self.model, os.path.join(self.ckpt_dir,
-                                                             "model_latest.weights.h5"))
-                atomic_write_json(os.path.join(self.ckpt_dir, "train_state.json"),
-                                  {"epoch": epoch + 1, "learning_rate": lr,
-                                   "best_key_metric": result.best_key_metric})
-                with writer.as_default(step=epoch + 1):
-                    for k, v in record.items():
-                        if isinstance(v, float) and k != "epoch":
-                            tf.summary.scalar(k, v)
-                log_file.write(json.dumps(record) + "\n")
-                log_file.flush()
-                self.log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                  for k, v in record.items()))
-        save_weights_atomic(self.model, os.path.join(self.ckpt_dir, "model_final.weights.h5"))
+        previous_handler = self._catch_ctrl_c()
+        try:
+            with TrainProgress(self.epochs, state.epoch, self.progress) as bar:
+                for epoch in range(state.epoch, self.epochs):
+                    record = self._train_epoch(epoch, state, bar)
+                    if record is None:  # Ctrl-C: a resume point was written mid-epoch
+                        result.interrupted = True
+                        break
+                    if self.valid_pipeline is not None and (
+                            (epoch + 1) % self.valid_every == 0 or epoch + 1 == self.epochs):
+                        result.metrics = self.validate()
+                        record.update(result.metrics)
+                        self._track_best(key, result, state)
+                    result.losses.append(record["loss"])
+                    state.epoch, state.step, state.step_losses = epoch + 1, 0, []
+                    state.losses = list(result.losses)
+                    state.lr_policy = self.lr_policy.get_state() if self.lr_policy else {}
+                    save_weights_atomic(self.model, os.path.join(
+                        self.ckpt_dir, "model_latest.weights.h5"))
+                    save_resume_point(self.ckpt_dir, self.model, self.optimizer, state)
+                    records.append(record)
+                    self._log_epoch(record, writer, bar)
+                    if self._stop_requested:
+                        result.interrupted = epoch + 1 < self.epochs
+                        break
+        finally:
+            if previous_handler is not None:
+                signal.signal(signal.SIGINT, previous_handler)
+        if not result.interrupted:
+            save_weights_atomic(self.model, os.path.join(self.ckpt_dir,
+                                                         "model_final.weights.h5"))
+            result.picture = write_report_png(os.path.join(self.ckpt_dir, "training.png"),
+                                              records, self.example,
+                                              key.get_name() if key else None)
         result.seconds = time.perf_counter() - start
         return result
+
+    def _starting_state(self, resume: bool) -> TrainState:
+        if resume:
+            state = load_resume_point(self.ckpt_dir, self.model, self.optimizer)
+            if self.lr_policy is not None and state.lr_policy:
+                self.lr_policy.set_state(state.lr_policy)
+            at = f"epoch {state.epoch + 1}" + (f", step {state.step + 1}" if state.step else "")
+            self.log(f"resuming at {at} of {self.epochs} from {self.ckpt_dir}")
+            if state.epoch >= self.epochs:
+                self.log(f"that run already finished {state.epoch} epochs; raise `epochs` "
+                         "(--set epochs=N) to train longer")
+            return state
+        pretrained = str(self.env.get("MMAR_CKPT", "") or "")
+        if pretrained:
+            self._load_pretrained(self.built.loaded.path_in_mmar(pretrained))
+        log_path = os.path.join(self.ckpt_dir, "metrics.jsonl")
+        if os.path.exists(log_path):
+            os.remove(log_path)  # a new run starts a new log
+        return TrainState(learning_rate=self.base_lr)
+
+    def _load_pretrained(self, path: str) -> None:
+        if os.path.isdir(path):
+            found = [os.path.join(path, f"model_{k}.weights.h5") for k in ("best", "final",
+                                                                           "latest")]
+            path = next((p for p in found if os.path.exists(p)), found[0])
+        if not os.path.exists(path):
+            raise ClaraError(
+                f"MMAR_CKPT points at {path}, which does not exist. Give a .weights.h5 file "
+                "written by clara train (for example models/model_best.weights.h5) or its folder.")
+        try:
+            self.model.load_weights(path)
+        except Exception as exc:
+            raise ClaraError(
+                f"Cannot fine-tune from {path}: its weights do not fit the model built from this "
+                f"config ({type(exc).__name__}: {exc}). Use the same model name and arguments "
+                "as the run that wrote it.") from exc
+        self.log(f"fine-tuning from {path}")
+
+    def _records(self, up_to_epoch: int) -> list[dict[str, Any]]:
+        """Keep the metrics log of epochs the resume point covers, drop any later lines."""
+        path = os.path.join(self.ckpt_dir, "metrics.jsonl")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            records = [json.loads(line) for line in f if line.strip()]
+        records = [r for r in records if r.get("epoch", 0) <= up_to_epoch]
+        with open(path, "w") as f:
+            f.writelines(json.dumps(r) + "\n" for r in records)
+        return records
+
+    def _catch_ctrl_c(self) -> Any:
+        """First Ctrl-C: stop at the next step boundary, after a checkpoint. Second: now."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def handler(signum: int, frame: Any) -> None:
+            if self._stop_requested:
+                raise KeyboardInterrupt
+            self._stop_requested = True
+            self.log("\nCtrl-C: stopping after this step and writing a checkpoint "
+                     "(press Ctrl-C again to stop at once, without one)")
+
+        return signal.signal(signal.SIGINT, handler)
+
+    def _train_epoch(self, epoch: int, state: TrainState,
+                     bar: TrainProgress) -> dict[str, Any] | None:
+        """One epoch (from ``state.step`` when resuming mid-epoch); ``None`` if stopped."""
+        lr = self.base_lr if self.lr_policy is None else \
+            self.lr_policy.get_learning_rate(epoch, self.base_lr, self.epochs)
+        self.optimizer.learning_rate.assign(lr)
+        state.learning_rate = lr
+        bar.start_epoch(epoch)
+        t0 = time.perf_counter()
+        dataset = self.train_pipeline.get_dataset(epoch)
+        if state.step:
+            dataset = dataset.skip(state.step)
+        batch = self.train_pipeline.output_batch_size
+        for images, labels in self.strategy.experimental_distribute_dataset(dataset):
+            loss = float(self.train_step(images, labels))
+            if not math.isfinite(loss):
+                raise ClaraError(
+                    f"Loss became {loss} at epoch {epoch + 1}, step {state.step + 1}; stopping. "
+                    f"The last good checkpoint is in {self.ckpt_dir} (resume point of epoch "
+                    f"{state.epoch}). Lower learning_rate, or check the data for NaN in "
+                    "images or labels outside the class range.")
+            state.step += 1
+            state.step_losses.append(loss)
+            bar.step(loss, batch)
+            if self._stop_requested:
+                save_resume_point(self.ckpt_dir, self.model, self.optimizer, state)
+                return None
+        bar.end_epoch()
+        return {"epoch": epoch + 1, "loss": float(np.mean(state.step_losses)), "lr": lr,
+                "steps": len(state.step_losses), "seconds": round(time.perf_counter() - t0, 2)}
+
+    def _track_best(self, key: Any, result: TrainResult, state: TrainState) -> None:
+        if key is None:
+            return
+        value = result.metrics[key.get_name()]
+        if self.lr_policy is not None:
+            self.lr_policy.update_metric(value)
+        if result.best_key_metric is None or value > result.best_key_metric:
+            result.best_key_metric = state.best_key_metric = value
+            save_weights_atomic(self.model, os.path.join(self.ckpt_dir, "model_best.weights.h5"))
+
+    def _log_epoch(self, record: dict[str, Any], writer: Any, bar: TrainProgress) -> None:
+        import tensorflow as tf
+
+        with writer.as_default(step=record["epoch"]):
+            for k, v in record.items():
+                if isinstance(v, float):
+                    tf.summary.scalar(k, v)
+        writer.flush()
+        with open(os.path.join(self.ckpt_dir, "metrics.jsonl"), "a") as f:
+            f.write(json.dumps(record) + "\n")
+        bar.log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                         for k, v in record.items()))
 
 
 __all__ = ["TrainResult", "Trainer"]
