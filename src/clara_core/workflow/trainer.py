@@ -47,6 +47,20 @@ class TrainResult:
     picture: str | None = None
 
 
+def feed_options() -> Any:
+    """``tf.data`` options for the training feed: autotuning off.
+
+    The pipeline sets its own worker count and prefetch depth. Left on, tf.data's
+    autotuner adds threads that compete with the train step for the CPU: on a
+    2-core machine steps were up to 40% slower (benchmarks/train_overhead.py).
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return options
+
+
 class Trainer:
     """Runs ``train`` of a built config under a ``tf.distribute`` strategy."""
 
@@ -229,7 +243,7 @@ class Trainer:
         try:
             with TrainProgress(self.epochs, state.epoch, self.progress) as bar:
                 for epoch in range(state.epoch, self.epochs):
-                    record = self._train_epoch(epoch, state, bar)
+                    record = self.train_epoch(epoch, state, bar)
                     if record is None:  # Ctrl-C: a resume point was written mid-epoch
                         result.interrupted = True
                         break
@@ -325,18 +339,24 @@ class Trainer:
 
         return signal.signal(signal.SIGINT, handler)
 
-    def _train_epoch(self, epoch: int, state: TrainState,
-                     bar: TrainProgress) -> dict[str, Any] | None:
-        """One epoch (from ``state.step`` when resuming mid-epoch); ``None`` if stopped."""
+    def train_epoch(self, epoch: int, state: TrainState, bar: TrainProgress,
+                    dataset: Any = None) -> dict[str, Any] | None:
+        """One epoch (from ``state.step`` when resuming mid-epoch); ``None`` if stopped.
+
+        ``dataset`` (batches of ``(image, label)``) replaces the training pipeline's
+        epoch, as the overhead benchmark does with preloaded batches.
+        """
         lr = self.base_lr if self.lr_policy is None else \
             self.lr_policy.get_learning_rate(epoch, self.base_lr, self.epochs)
         self.optimizer.learning_rate.assign(lr)
         state.learning_rate = lr
         bar.start_epoch(epoch)
         t0 = time.perf_counter()
-        dataset = self.train_pipeline.get_dataset(epoch)
+        if dataset is None:
+            dataset = self.train_pipeline.get_dataset(epoch)
         if state.step:
             dataset = dataset.skip(state.step)
+        dataset = dataset.with_options(feed_options())
         batch = self.train_pipeline.output_batch_size
         for images, labels in self.strategy.experimental_distribute_dataset(dataset):
             loss = float(self.train_step(images, labels))
