@@ -34,10 +34,18 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11")
+def crosscheck(session: nox.Session) -> None:
+    """Losses and metrics against MONAI (CPU PyTorch) and SimpleITK: crosscheck/."""
+    install_clara(session, "pytest>=8", "torch==2.13.0", "monai>=1.4")
+    session.run("pytest", "crosscheck", "-p", "no:cacheprovider", "-o", "pythonpath=",
+                "-o", "addopts=", *session.posargs)
+
+
+@nox.session(python="3.11")
 def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", "src", "plugins", "tests", "benchmarks", "examples",
-                "noxfile.py")
+                "crosscheck", "noxfile.py")
 
 
 @nox.session(python="3.11")
@@ -58,7 +66,7 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
-    """Run every benchmark; each prints one JSON line."""
-    install_clara(session)
+    """Run every benchmark; each prints one JSON line (MONAI is a baseline of metrics.py)."""
+    install_clara(session, "torch==2.13.0", "monai>=1.4")
     for script in sorted((ROOT / "benchmarks").glob("*.py")):
         session.run("python", str(script), *session.posargs)

@@ -43,6 +43,9 @@ def test_train_writes_checkpoints_metrics_logs_and_picture(reference):
     rows = records(models)
     assert [r["epoch"] for r in rows] == list(range(1, EPOCHS + 1))
     assert all(np.isfinite(r["loss"]) and 0 <= r["mean_dice"] <= 1 for r in rows)
+    # training metrics from the aux ops, computed in the train step
+    assert all(0 <= r["train_dice"] <= 1 and 0 <= r["train_accuracy"] <= 1 for r in rows)
+    assert rows[-1]["train_accuracy"] > 0.5
     assert list((models / "logs").iterdir()), "TensorBoard event files"
     assert not list(models.glob(".tmp-*")), "no temporary checkpoint files left behind"
     raw = (reference / "eval" / "mean_dice_raw.csv").read_text().splitlines()

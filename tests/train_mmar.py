@@ -29,6 +29,8 @@ CONFIG: dict[str, Any] = {
         "image_pipeline": {"name": "SegmentationImagePipeline", "args": {
             "data_list_file_path": "{DATASET_JSON}", "data_file_base_dir": "{DATA_ROOT}",
             "output_batch_size": 2, "output_data_format": "channels_last"}},
+        "aux_ops": [{"name": "TrainDice", "args": {"data_format": "channels_last"}},
+                    {"name": "TrainAccuracy", "args": {"data_format": "channels_last"}}],
     },
     "validate": {
         "metrics": [{"name": "ComputeAverageDice",

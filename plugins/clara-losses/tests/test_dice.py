@@ -5,7 +5,8 @@ from clara_losses.dice import Dice
 from clara_core.testing import parametrize_with_checks
 
 
-@parametrize_with_checks([Dice(), Dice(skip_background=True, squared_pred=True, jaccard=True)])
+@parametrize_with_checks([Dice(), Dice(skip_background=True, squared_pred=True, jaccard=True),
+                          Dice("channels_last", is_onehot_targets=True)])
 def test_conformance(component, check):
     check(component)
 

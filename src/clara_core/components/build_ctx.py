@@ -35,6 +35,9 @@ class BuildContext(dict[str, Any]):
     KEY_LOSS: ClassVar[str] = "loss"
     KEY_OPTIMIZER: ClassVar[str] = "optimizer"
     KEY_STRATEGY: ClassVar[str] = "strategy"
+    #: inside a train step (aux ops): the step's loss value; KEY_PREDICTIONS and
+    #: KEY_LABEL_INPUT then hold that step's predictions and labels
+    KEY_LOSS_VALUE: ClassVar[str] = "loss_value"
 
     def must_get(self, key: str) -> Any:
         """The object built under ``key``; a clear KeyError when it is not built yet."""

@@ -14,8 +14,12 @@ turns them into one readable test per (component, check), after scikit-learn's
 from clara_core.testing.checks import (
     check_get_config_roundtrip,
     check_is_deterministic_honest,
+    check_loss_contract,
+    check_metric_contract,
     check_name_resolves,
     checks_for,
+    default_loss_inputs,
+    default_metric_inputs,
     default_sample,
 )
 from clara_core.testing.pytest_helpers import parametrize_with_checks
@@ -23,8 +27,12 @@ from clara_core.testing.pytest_helpers import parametrize_with_checks
 __all__ = [
     "check_get_config_roundtrip",
     "check_is_deterministic_honest",
+    "check_loss_contract",
+    "check_metric_contract",
     "check_name_resolves",
     "checks_for",
+    "default_loss_inputs",
+    "default_metric_inputs",
     "default_sample",
     "parametrize_with_checks",
 ]

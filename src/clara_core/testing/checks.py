@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 
 from clara_core.components.base import Component
+from clara_core.components.loss import Loss
+from clara_core.components.metric import Metric
 from clara_core.components.transform import MultiFieldTransformer, Transformer
 from clara_core.image.medical_image import MedicalImage
 from clara_core.image.transform_ctx import TransformContext
@@ -100,6 +102,127 @@ def check_is_deterministic_honest(
                       "the pipeline does not cache it.")
 
 
+LossInputs = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def default_loss_inputs(loss: Any, seed: int = 0) -> LossInputs:
+    """Logits and targets for a loss: ``(2, 3, 8, 8, 8)`` segmentation logits in the
+    loss's ``data_format`` (random, all background, one class everywhere), or
+    ``(4, 3)`` classification logits with class indices when it has no data_format.
+    The check applies softmax (in float16 for the ``float16`` case)."""
+    rng = np.random.default_rng(seed)
+    fmt = getattr(loss, "data_format", None)
+    if fmt is None:
+        return {"random": (rng.normal(size=(4, 3)), rng.integers(0, 3, size=4)),
+                "one_class": (rng.normal(size=(4, 3)), np.zeros(4, np.int64))}
+    logits = rng.normal(scale=2.0, size=(2, 3, 8, 8, 8))
+    label_maps = {"random": rng.integers(0, 3, size=(2, 1, 8, 8, 8)),
+                  "empty_classes": np.zeros((2, 1, 8, 8, 8), np.int64),
+                  "one_class_everywhere": np.full((2, 1, 8, 8, 8), 2)}
+    out: LossInputs = {}
+    for case, y in label_maps.items():
+        target = np.moveaxis(np.eye(3)[y[:, 0]], -1, 1) if getattr(
+            loss, "is_onehot_targets", False) else y
+        z = logits
+        if fmt == "channels_last":
+            z, target = np.moveaxis(z, 1, -1), np.moveaxis(target, 1, -1)
+        out[case] = (z, target.astype(np.float32))
+    out["float16"] = out["random"]
+    return out
+
+
+def check_loss_contract(component: Any, sample: Callable[[Any], LossInputs] | None = None
+                        ) -> None:
+    """A loss gives a finite float32 scalar with finite gradients, on edge cases too
+    (empty classes, one class everywhere) and for float16 predictions."""
+    import tensorflow as tf
+
+    name = type(component).__name__
+    inputs = (sample or default_loss_inputs)(component)
+    for case, (logits, target) in inputs.items():
+        fmt = getattr(component, "data_format", "channels_last")
+        axis = 1 if fmt == "channels_first" else -1
+        dtype = tf.float16 if case == "float16" else tf.float32
+        z = tf.Variable(tf.constant(logits, tf.float32))
+        with tf.GradientTape() as tape:
+            predictions = tf.nn.softmax(tf.cast(z, dtype), axis=axis)
+            loss = component.get_loss(predictions, tf.constant(target))
+        assert tuple(loss.shape) == (), (
+            f"{name}.get_loss() on {case!r} inputs has shape {tuple(loss.shape)}: return a "
+            "scalar (reduce over batch and voxels).")
+        assert loss.dtype == tf.float32, (
+            f"{name}.get_loss() on {case!r} inputs is {loss.dtype.name}: cast predictions to "
+            "float32 first, so the loss is float32 under mixed precision.")
+        assert np.isfinite(float(loss)), (
+            f"{name}.get_loss() is {float(loss)} on {case!r} inputs: guard divisions and logs "
+            "(smoothing terms, clipping) so empty classes give a finite loss.")
+        grad = tape.gradient(loss, z)
+        assert grad is not None and bool(tf.reduce_all(tf.math.is_finite(grad))), (
+            f"{name}: the gradient on {case!r} inputs is not finite everywhere: check for "
+            "divisions by zero and log(0) in the backward pass.")
+
+
+MetricCases = dict[str, TransformContext]
+
+
+def default_metric_inputs(metric: Any, seed: int = 0) -> MetricCases:
+    """Segmentation cases for a metric with a ``label_field`` (random masks, both empty,
+    prediction empty, single voxels), else a scalar in ``field``."""
+    rng = np.random.default_rng(seed)
+    field, label_field = metric.field, getattr(metric, "label_field", None)
+    if not label_field:
+        return {"scalar": TransformContext({field: 0.5})}
+
+    def case(pred: np.ndarray, label: np.ndarray) -> TransformContext:
+        ctx = TransformContext()
+        ctx.set_image(field, MedicalImage(pred[None].astype(np.float32), "CDHW"))
+        image = MedicalImage(label[None].astype(np.float32), "CDHW")
+        image.set_property("spacing", [1.0, 1.0, 2.0])
+        ctx.set_image(label_field, image)
+        return ctx
+
+    shape = (12, 12, 8)
+    single = np.zeros(shape)
+    single[3, 4, 5] = 1
+    return {"random": case(rng.integers(0, 3, shape), rng.integers(0, 3, shape)),
+            "both_empty": case(np.zeros(shape), np.zeros(shape)),
+            "prediction_empty": case(np.zeros(shape), rng.integers(0, 2, shape)),
+            "single_voxels": case(single, np.roll(single, 2, axis=0))}
+
+
+def check_metric_contract(component: Any, sample: Callable[[Any], MetricCases] | None = None
+                          ) -> None:
+    """A metric takes every edge case without raising, ``get()`` is a float, and its
+    report files (summary and per-case) list every case."""
+    import tempfile
+
+    name = type(component).__name__
+    cases = (sample or default_metric_inputs)(component)
+    component.reset()
+    for case, ctx in cases.items():
+        try:
+            component.update(ctx, case)
+        except Exception as exc:
+            raise AssertionError(
+                f"{name}.update() raised on the {case!r} case: {type(exc).__name__}: {exc}. "
+                "Return None (or invalid_value) for cases where the metric is undefined."
+            ) from exc
+    value = component.get()
+    assert isinstance(value, float), (
+        f"{name}.get() returned {type(value).__name__}; return a Python float.")
+    with tempfile.TemporaryDirectory() as folder:
+        paths = component.write_report(folder)
+        assert paths, f"{name}.write_report(folder) wrote nothing: write the summary and raw files."
+        raw = [p for p in paths if p.endswith("_raw.csv")]
+        assert raw, f"{name}.write_report() wrote no <name>_raw.csv per-case report."
+        with open(raw[0]) as f:
+            rows = f.read().splitlines()[1:]
+        assert len(rows) == len(cases), (
+            f"{name}'s raw report has {len(rows)} rows for {len(cases)} cases: add one value "
+            "(or invalid_value) per case.")
+    component.reset()
+
+
 def checks_for(component: Any) -> list[Check]:
     """The checks that apply to ``component``'s kind."""
     checks: list[Check] = []
@@ -107,5 +230,9 @@ def checks_for(component: Any) -> list[Check]:
         checks += [check_get_config_roundtrip, check_name_resolves]
     if isinstance(component, Transformer):
         checks.append(check_is_deterministic_honest)
+    if isinstance(component, Loss):
+        checks.append(check_loss_contract)
+    if isinstance(component, Metric):
+        checks.append(check_metric_contract)
     return checks
 

@@ -65,7 +65,7 @@ def write_report_png(path: str, records: Sequence[dict[str, Any]],
         xs, ys = zip(*points, strict=True)
         ax_metric.plot(xs, ys, marker="o", label=name,
                        linewidth=2.5 if name == key_metric else 1.2)
-    ax_metric.set(title="validation", xlabel="epoch")
+    ax_metric.set(title="metrics", xlabel="epoch")
     ax_metric.grid(alpha=0.3)
     if names:
         ax_metric.legend(fontsize=8)

@@ -142,6 +142,7 @@ class Trainer:
             self.optimizer.build(self.model.trainable_variables)
             self.ctx[BuildContext.KEY_OPTIMIZER] = self.optimizer
         self.lr_policy = train.get("lr_policy")
+        self.aux_ops = train.get("aux_ops", [])
         self.metrics = validate.get("metrics", [])
         self.inferer = validate.get("inferer")
         if self.inferer is None:
@@ -156,7 +157,7 @@ class Trainer:
         import tensorflow as tf
 
         model, loss_c, opt, ctx = self.model, self.loss_component, self.optimizer, self.ctx
-        extra = self.model_component
+        extra, aux_ops = self.model_component, self.aux_ops
         replicas = self.strategy.num_replicas_in_sync
 
         def step(images: Any, labels: Any) -> Any:
@@ -169,10 +170,16 @@ class Trainer:
                 scaled = loss / replicas
             grads = tape.gradient(scaled, model.trainable_variables)
             opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-            return loss
+            step_ctx = BuildContext(ctx)
+            step_ctx[BuildContext.KEY_PREDICTIONS] = predictions
+            step_ctx[BuildContext.KEY_LABEL_INPUT] = labels
+            step_ctx[BuildContext.KEY_LOSS_VALUE] = loss
+            aux = {op.tag: tf.cast(op.get_value(step_ctx), tf.float32) for op in aux_ops}
+            return loss, aux
 
         @tf.function  # type: ignore[untyped-decorator]
         def distributed_step(images: Any, labels: Any) -> Any:
+            """(mean loss, {aux op tag: mean value}) of one step over all replicas."""
             per_replica = self.strategy.run(step, args=(images, labels))
             return self.strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None)
 
@@ -358,8 +365,12 @@ class Trainer:
             dataset = dataset.skip(state.step)
         dataset = dataset.with_options(feed_options())
         batch = self.train_pipeline.output_batch_size
+        aux_values: dict[str, list[float]] = {op.tag: [] for op in self.aux_ops}
         for images, labels in self.strategy.experimental_distribute_dataset(dataset):
-            loss = float(self.train_step(images, labels))
+            loss_tensor, aux = self.train_step(images, labels)
+            loss = float(loss_tensor)
+            for tag, value in aux.items():
+                aux_values[tag].append(float(value))
             if not math.isfinite(loss):
                 raise ClaraError(
                     f"Loss became {loss} at epoch {epoch + 1}, step {state.step + 1}; stopping. "
@@ -373,8 +384,10 @@ class Trainer:
                 save_resume_point(self.ckpt_dir, self.model, self.optimizer, state)
                 return None
         bar.end_epoch()
-        return {"epoch": epoch + 1, "loss": float(np.mean(state.step_losses)), "lr": lr,
-                "steps": len(state.step_losses), "seconds": round(time.perf_counter() - t0, 2)}
+        record = {"epoch": epoch + 1, "loss": float(np.mean(state.step_losses)), "lr": lr,
+                  "steps": len(state.step_losses), "seconds": round(time.perf_counter() - t0, 2)}
+        record.update({tag: float(np.mean(v)) for tag, v in aux_values.items() if v})
+        return record
 
     def _track_best(self, key: Any, result: TrainResult, state: TrainState) -> None:
         if key is None:
@@ -382,7 +395,10 @@ class Trainer:
         value = result.metrics[key.get_name()]
         if self.lr_policy is not None:
             self.lr_policy.update_metric(value)
-        if result.best_key_metric is None or value > result.best_key_metric:
+        best = result.best_key_metric
+        if math.isnan(value):
+            return
+        if best is None or (value > best if key.higher_is_better else value < best):
             result.best_key_metric = state.best_key_metric = value
             save_weights_atomic(self.model, os.path.join(self.ckpt_dir, "model_best.weights.h5"))
 

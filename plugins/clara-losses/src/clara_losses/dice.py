@@ -6,6 +6,7 @@ from typing import Any
 
 from clara_core import BuildContext, Loss
 from clara_core.validation import check_arguments
+from clara_losses._targets import check_format, prepare
 
 
 class Dice(Loss):
@@ -15,7 +16,9 @@ class Dice(Loss):
         data_format: ``channels_first`` (default) or ``channels_last``.
         skip_background: drop the first channel before averaging.
         squared_pred: square targets and predictions in the denominator.
-        jaccard: soft IoU instead of Dice.
+        jaccard: soft IoU instead of Dice, the seed's way: ``(2I + top_smooth) /
+            (T + P - I + smooth)``, which is twice the IoU (MONAI's ``jaccard``
+            doubles the denominator instead; see docs/losses.md).
         smooth: added to the denominator.
         top_smooth: added to the numerator.
         is_onehot_targets: targets are one-hot already (else a 1-channel label map).
@@ -36,9 +39,8 @@ class Dice(Loss):
                  squared_pred: bool = False, jaccard: bool = False, smooth: float = 1e-5,
                  top_smooth: float = 0.0, is_onehot_targets: bool = False) -> None:
         Loss.__init__(self)
+        check_format("Dice", data_format)
         check_arguments("Dice", [
-            ("data_format", data_format, data_format in ("channels_first", "channels_last"),
-             "'channels_first' or 'channels_last'"),
             ("smooth", smooth, smooth >= 0, "a float >= 0"),
             ("top_smooth", top_smooth, top_smooth >= 0, "a float >= 0"),
         ])
@@ -54,26 +56,8 @@ class Dice(Loss):
                  build_ctx: BuildContext | None = None) -> Any:
         import tensorflow as tf
 
-        first = self.data_format == "channels_first"
-        ch = 1 if first else -1
-        predictions = tf.cast(predictions, tf.float32)
-        targets = tf.convert_to_tensor(targets)
-        n_pred = predictions.shape[ch]
-        if self.skip_background and n_pred == 1:
-            raise ValueError("Dice: skip_background is true but the prediction has 1 channel.")
-        if self.is_onehot_targets:
-            if targets.shape[ch] != n_pred:
-                raise ValueError(f"Dice: is_onehot_targets is true but targets have "
-                                 f"{targets.shape[ch]} channels and predictions {n_pred}.")
-            targets = tf.cast(targets, tf.float32)
-        else:
-            labels = tf.cast(tf.squeeze(targets, axis=ch), tf.int32)
-            targets = tf.one_hot(labels, depth=n_pred, axis=ch, dtype=tf.float32)
-        if self.skip_background:
-            targets = targets[:, 1:] if first else targets[..., 1:]
-            predictions = predictions[:, 1:] if first else predictions[..., 1:]
-        rank = len(predictions.shape)
-        axes = list(range(2, rank)) if first else list(range(1, rank - 1))
+        predictions, targets, axes = prepare("Dice", predictions, targets, self.data_format,
+                                             self.is_onehot_targets, self.skip_background)
         intersection = tf.reduce_sum(targets * predictions, axis=axes)
         if self.squared_pred:
             targets, predictions = tf.square(targets), tf.square(predictions)

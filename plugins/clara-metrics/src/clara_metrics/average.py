@@ -1,14 +1,17 @@
-"""``ComputeAverage``: the mean of a scalar field over cases (the seed's SampleComputeAverage)."""
+"""``ComputeAverage`` (the seed's SampleComputeAverage) and ``ComputeMulticlassAverage``."""
 
 from __future__ import annotations
 
-from clara_core import Metric, MetricList
+from typing import Any
+
+import numpy as np
+
+from clara_core import Metric, MetricList, TransformContext
 
 
 class ComputeAverage(Metric):
     """Average of the value found in ``field`` for each case (e.g. an aux op's tag).
 
-    >>> from clara_core import TransformContext
     >>> m = ComputeAverage("negloss", "negloss")
     >>> for v in (1.0, 3.0): m.update(TransformContext({"negloss": v}))
     >>> m.get()
@@ -20,3 +23,35 @@ class ComputeAverage(Metric):
                  do_print: bool = True, do_summary: bool = True) -> None:
         Metric.__init__(self, MetricList(name, invalid_value, report_path), field=field,
                         is_key_metric=is_key_metric, do_print=do_print, do_summary=do_summary)
+
+
+class ComputeMulticlassAverage(Metric):
+    """Average over cases of one entry (``label_index``) of a per-class vector field,
+    or of the vector's mean when ``label_index`` is null (e.g. an aux op's per-class
+    Dice).
+
+    >>> m = ComputeMulticlassAverage("dice_liver", "dice", label_index=1)
+    >>> for v in ([0.9, 0.5], [0.7, 0.3]): m.update(TransformContext({"dice": v}))
+    >>> round(m.get(), 4)
+    0.4
+    """
+
+    def __init__(self, name: str, field: str, label_index: int | None = None,
+                 invalid_value: float = float("nan"), report_path: str | None = None,
+                 is_key_metric: bool = False, do_print: bool = True,
+                 do_summary: bool = True) -> None:
+        Metric.__init__(self, MetricList(name, invalid_value, report_path), field=field,
+                        is_key_metric=is_key_metric, do_print=do_print, do_summary=do_summary)
+        self.label_index = label_index
+
+    def compute(self, transform_ctx: TransformContext) -> float | None:
+        value: Any = transform_ctx[self.field]
+        data = np.asarray(value.get_data() if hasattr(value, "get_data") else value,
+                          dtype=np.float64).reshape(-1)
+        if self.label_index is None:
+            return float(data.mean())
+        if not 0 <= self.label_index < data.size:
+            raise ValueError(f"ComputeMulticlassAverage {self.get_name()!r}: label_index "
+                             f"{self.label_index} is outside the {data.size} values of field "
+                             f"{self.field!r}; give an index below {data.size}.")
+        return float(data[self.label_index])

@@ -1,0 +1,92 @@
+"""``CrossEntropy`` and ``Focal``: voxel-wise losses on predicted probabilities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clara_core import BuildContext, Loss
+from clara_core.validation import check_arguments
+from clara_losses._targets import check_format, prepare
+
+EPSILON = 1e-7  # probabilities are clipped to [EPSILON, 1] before the log
+
+
+class CrossEntropy(Loss):
+    """Mean over voxels (and batch) of ``-sum_c t_c log p_c``.
+
+    Predictions are softmax probabilities; targets a label map or one-hot.
+    Equals ``torch.nn.CrossEntropyLoss`` on the logits (see docs/losses.md).
+
+    >>> import numpy as np
+    >>> pred = np.full((1, 2, 2, 2), 0.5, "float32"); label = np.zeros((1, 1, 2, 2), "float32")
+    >>> round(float(CrossEntropy().get_loss(pred, label)), 4)  # log 2
+    0.6931
+    """
+
+    def __init__(self, data_format: str = "channels_first",
+                 is_onehot_targets: bool = False) -> None:
+        Loss.__init__(self)
+        check_format("CrossEntropy", data_format)
+        self.data_format = data_format
+        self.is_onehot_targets = is_onehot_targets
+
+    def get_loss(self, predictions: Any, targets: Any,
+                 build_ctx: BuildContext | None = None) -> Any:
+        import tensorflow as tf
+
+        p, t, _ = prepare("CrossEntropy", predictions, targets, self.data_format,
+                          self.is_onehot_targets)
+        log_p = tf.math.log(tf.clip_by_value(p, EPSILON, 1.0))
+        return tf.reduce_mean(-tf.reduce_sum(t * log_p, axis=-1))
+
+
+class Focal(Loss):
+    """Focal loss (Lin et al. 2017): mean over voxels of ``-sum_c a_c t_c (1-p_c)^gamma log p_c``.
+
+    ``alpha`` (optional) weighs background ``1 - alpha`` and every other class
+    ``alpha``, as MONAI's softmax focal loss does; ``skip_background`` leaves the
+    background term out of the sum (the probabilities stay those of the full
+    softmax; MONAI instead drops the background logit before its softmax).
+    ``gamma=0`` without ``alpha`` is the cross-entropy. MONAI averages over
+    channels as well, so its value is this one divided by the number of channels
+    summed (see docs/losses.md).
+
+    >>> import numpy as np
+    >>> pred = np.full((1, 2, 2, 2), 0.5, "float32"); label = np.zeros((1, 1, 2, 2), "float32")
+    >>> round(float(Focal(gamma=2.0).get_loss(pred, label)), 4)  # 0.25 * log 2
+    0.1733
+    """
+
+    def __init__(self, data_format: str = "channels_first", gamma: float = 2.0,
+                 alpha: float | None = None, skip_background: bool = False,
+                 is_onehot_targets: bool = False) -> None:
+        Loss.__init__(self)
+        check_format("Focal", data_format)
+        check_arguments("Focal", [
+            ("gamma", gamma, gamma >= 0, "a float >= 0"),
+            ("alpha", alpha, alpha is None or 0 <= alpha <= 1, "null or a float in [0, 1]"),
+        ])
+        self.data_format = data_format
+        self.gamma = gamma
+        self.alpha = alpha
+        self.skip_background = skip_background
+        self.is_onehot_targets = is_onehot_targets
+
+    def get_loss(self, predictions: Any, targets: Any,
+                 build_ctx: BuildContext | None = None) -> Any:
+        import tensorflow as tf
+
+        p, t, _ = prepare("Focal", predictions, targets, self.data_format,
+                          self.is_onehot_targets)
+        if self.skip_background and p.shape[-1] == 1:
+            raise ValueError("Focal: skip_background is true but the prediction has 1 channel; "
+                             "set skip_background to false or predict background as channel 0.")
+        p = tf.clip_by_value(p, EPSILON, 1.0)
+        terms = -t * tf.pow(1.0 - p, self.gamma) * tf.math.log(p)
+        if self.alpha is not None:
+            n = terms.shape[-1]
+            weights = tf.constant([1.0 - self.alpha] + [self.alpha] * (n - 1), tf.float32)
+            terms = terms * weights
+        if self.skip_background:
+            terms = terms[..., 1:]
+        return tf.reduce_mean(tf.reduce_sum(terms, axis=-1))

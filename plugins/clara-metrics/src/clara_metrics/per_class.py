@@ -1,0 +1,102 @@
+"""``PerClassMetric``: a segmentation metric computed per class, then averaged.
+
+Subclasses give ``score(pred_mask, label_mask, spacing)`` for one class of one
+case; this base turns predictions (probabilities or label maps, any channel
+layout) into label maps, picks the classes, reads the voxel spacing from the
+label's image properties, keeps the per-class table and averages:
+
+- a class absent from both prediction and label scores NaN and is left out;
+- a case where no class has a score gets ``invalid_value`` (NaN by default) and
+  is left out of the mean (the per-case report still lists it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from clara_core import Metric, MetricList, TransformContext
+
+
+def to_label_map(data: np.ndarray, channel_axis: int | None) -> np.ndarray:
+    """Class indices from probabilities (argmax over channels) or a 1-channel map.
+
+    >>> to_label_map(np.array([[0.2, 0.9], [0.8, 0.1]]), 0).tolist()
+    [1, 0]
+    """
+    if channel_axis is None:
+        return np.rint(data).astype(np.int64)
+    if data.shape[channel_axis] == 1:
+        squeezed = np.squeeze(data, axis=channel_axis)
+        if np.issubdtype(squeezed.dtype, np.floating) and squeezed.max(initial=0) <= 1.0 \
+                and not np.all(np.isin(squeezed, (0.0, 1.0))):
+            return (squeezed > 0.5).astype(np.int64)  # a binary probability map
+        return np.rint(squeezed).astype(np.int64)
+    return np.argmax(data, axis=channel_axis)
+
+
+class PerClassMetric(Metric):
+    """Base of per-class segmentation metrics; see the module docstring."""
+
+
+    def __init__(self, name: str, field: str = "model", label_field: str = "label",
+                 remove_bg: bool = True, num_classes: int | None = None,
+                 invalid_value: float = float("nan"), report_path: str | None = None,
+                 is_key_metric: bool = False, do_print: bool = True,
+                 do_summary: bool = True) -> None:
+        Metric.__init__(self, MetricList(name, invalid_value, report_path), field=field,
+                        label_field=label_field, is_key_metric=is_key_metric,
+                        do_print=do_print, do_summary=do_summary)
+        self.remove_bg = remove_bg
+        self.num_classes = num_classes
+        self._per_class: list[np.ndarray] = []
+
+    def score(self, pred: np.ndarray, label: np.ndarray,
+              spacing: Sequence[float]) -> float:
+        raise NotImplementedError(f"{type(self).__name__} does not implement score().")
+
+    def compute(self, transform_ctx: TransformContext) -> float | None:
+        pred_img = transform_ctx.get_image(self.field)
+        label_img = transform_ctx.get_image(self.label_field or "label")
+        pred = to_label_map(pred_img.get_data(), pred_img.get_shape_format().get_channel_axis())
+        label = to_label_map(label_img.get_data(),
+                             label_img.get_shape_format().get_channel_axis())
+        if pred.shape != label.shape:
+            raise ValueError(
+                f"{type(self).__name__} {self.get_name()!r}: prediction {self.field!r} has "
+                f"spatial shape {pred.shape} but label {self.label_field!r} has {label.shape} "
+                f"({label_img.get_property('filename', 'no file name')}).")
+        spacing = label_img.get_property("spacing", None)
+        spacing = [1.0] * pred.ndim if spacing is None else [float(s) for s in spacing][
+            :pred.ndim]
+        n = self.num_classes or int(max(pred.max(initial=0), label.max(initial=0))) + 1
+        classes = range(1 if self.remove_bg else 0, max(n, 2))
+        scores = np.array([self.score(pred == c, label == c, spacing) for c in classes],
+                          dtype=np.float64)
+        self._per_class.append(scores)
+        valid = scores[~np.isnan(scores)]
+        return float(valid.mean()) if valid.size else None
+
+    @property
+    def class_means(self) -> dict[int, float]:
+        """Mean score per class over the cases seen since the last reset."""
+        if not self._per_class:
+            return {}
+        width = max(len(s) for s in self._per_class)
+        table = np.full((len(self._per_class), width), np.nan)
+        for i, s in enumerate(self._per_class):
+            table[i, : len(s)] = s
+        first = 1 if self.remove_bg else 0
+        with np.errstate(all="ignore"):
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                means: Any = np.nanmean(table, axis=0)
+        return {first + i: float(v) for i, v in enumerate(means) if not np.isnan(v)}
+
+    def reset(self) -> None:
+        Metric.reset(self)
+        self._per_class = []

@@ -1,0 +1,106 @@
+"""Training metrics, computed inside the compiled train step: ``TrainDice``, ``TrainAccuracy``.
+
+They are ``aux_ops`` (the SDK's section for values computed in the train step):
+the engine calls ``get_value`` while tracing its step, with that step's
+predictions, labels and loss in the ``BuildContext``, and logs the per-epoch mean
+under ``tag`` in metrics.jsonl and TensorBoard.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clara_core import AuxOp, BuildContext
+from clara_core.validation import check_argument
+
+
+def _channels_last(x: Any, data_format: str) -> Any:
+    import tensorflow as tf
+
+    if data_format == "channels_first":
+        rank = len(x.shape)
+        return tf.transpose(x, [0, *range(2, rank), 1])
+    return x
+
+
+def _classes(predictions: Any, labels: Any, data_format: str) -> tuple[Any, Any, int]:
+    """Predicted and true class indices (channels last) and the class count."""
+    import tensorflow as tf
+
+    p = _channels_last(tf.convert_to_tensor(predictions), data_format)
+    y = _channels_last(tf.convert_to_tensor(labels), data_format)
+    n = p.shape[-1]
+    predicted = tf.argmax(p, axis=-1, output_type=tf.int32) if n > 1 \
+        else tf.cast(p[..., 0] > 0.5, tf.int32)
+    true = tf.argmax(y, axis=-1, output_type=tf.int32) if y.shape[-1] > 1 \
+        else tf.cast(tf.round(y[..., 0]), tf.int32)
+    return predicted, true, max(int(n), 2)
+
+
+class TrainDice(AuxOp):
+    """Hard Dice of the batch (argmax of the predictions against the labels), mean over
+    the foreground classes present in prediction or labels; 1 when none is.
+
+    >>> import numpy as np
+    >>> ctx = BuildContext()
+    >>> ctx[BuildContext.KEY_PREDICTIONS] = np.eye(2)[[[0, 1, 1, 0]]].astype("float32")
+    >>> ctx[BuildContext.KEY_LABEL_INPUT] = np.array([[[0], [1], [0], [0]]], "float32")
+    >>> round(float(TrainDice(data_format="channels_last").get_value(ctx)), 4)
+    0.6667
+    """
+
+    def __init__(self, tag: str = "train_dice", data_format: str = "channels_first",
+                 skip_background: bool = True) -> None:
+        check_argument("TrainDice", "data_format", data_format,
+                       data_format in ("channels_first", "channels_last"),
+                       "'channels_first' or 'channels_last'")
+        AuxOp.__init__(self, tag)
+        self.data_format = data_format
+        self.skip_background = skip_background
+
+    def get_value(self, build_ctx: BuildContext) -> Any:
+        import tensorflow as tf
+
+        predicted, true, n = _classes(build_ctx.must_get(BuildContext.KEY_PREDICTIONS),
+                                      build_ctx.must_get(BuildContext.KEY_LABEL_INPUT),
+                                      self.data_format)
+        p = tf.one_hot(predicted, n, dtype=tf.float32)
+        t = tf.one_hot(true, n, dtype=tf.float32)
+        if self.skip_background:
+            p, t = p[..., 1:], t[..., 1:]
+        axes = list(range(len(p.shape) - 1))
+        inter = tf.reduce_sum(p * t, axis=axes)
+        total = tf.reduce_sum(p, axis=axes) + tf.reduce_sum(t, axis=axes)
+        present = total > 0
+        dice = tf.where(present, 2.0 * inter / tf.maximum(total, 1.0), 0.0)
+        count = tf.reduce_sum(tf.cast(present, tf.float32))
+        return tf.where(count > 0, tf.reduce_sum(dice) / tf.maximum(count, 1.0), 1.0)
+
+
+class TrainAccuracy(AuxOp):
+    """Fraction of voxels (segmentation) or cases (classification) whose argmax class
+    is the label's.
+
+    >>> import numpy as np
+    >>> ctx = BuildContext()
+    >>> ctx[BuildContext.KEY_PREDICTIONS] = np.array([[0.9, 0.1], [0.3, 0.7]], "float32")
+    >>> ctx[BuildContext.KEY_LABEL_INPUT] = np.array([[0.0], [0.0]], "float32")
+    >>> float(TrainAccuracy(data_format="channels_last").get_value(ctx))
+    0.5
+    """
+
+    def __init__(self, tag: str = "train_accuracy",
+                 data_format: str = "channels_first") -> None:
+        check_argument("TrainAccuracy", "data_format", data_format,
+                       data_format in ("channels_first", "channels_last"),
+                       "'channels_first' or 'channels_last'")
+        AuxOp.__init__(self, tag)
+        self.data_format = data_format
+
+    def get_value(self, build_ctx: BuildContext) -> Any:
+        import tensorflow as tf
+
+        predicted, true, _ = _classes(build_ctx.must_get(BuildContext.KEY_PREDICTIONS),
+                                      build_ctx.must_get(BuildContext.KEY_LABEL_INPUT),
+                                      self.data_format)
+        return tf.reduce_mean(tf.cast(tf.equal(predicted, true), tf.float32))
