@@ -36,7 +36,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def crosscheck(session: nox.Session) -> None:
     """Losses and metrics against MONAI (CPU PyTorch) and SimpleITK: crosscheck/."""
-    install_clara(session, "pytest>=8", "torch==2.13.0", "monai>=1.4")
+    install_clara(session, "pytest>=8", "torch==2.13.0", "monai>=1.4", "scipy")
     session.run("pytest", "crosscheck", "-p", "no:cacheprovider", "-o", "pythonpath=",
                 "-o", "addopts=", *session.posargs)
 
@@ -67,6 +67,6 @@ def demo(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
     """Run every benchmark; each prints one JSON line (MONAI is a baseline of metrics.py)."""
-    install_clara(session, "torch==2.13.0", "monai>=1.4")
+    install_clara(session, "torch==2.13.0", "monai>=1.4", "scipy")
     for script in sorted((ROOT / "benchmarks").glob("*.py")):
         session.run("python", str(script), *session.posargs)

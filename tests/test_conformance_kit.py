@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 
 from clara_core import Loss, Metric, MetricList, TransformContext
-from clara_core.testing import (check_loss_contract, check_metric_contract, checks_for,
-                                default_metric_inputs)
+from clara_core.testing import (
+    check_loss_contract,
+    check_metric_contract,
+    checks_for,
+    default_metric_inputs,
+)
 
 
 class UnsmoothedRecallLoss(Loss):

@@ -6,7 +6,9 @@ from clara_core import BuildContext
 from clara_core.testing import parametrize_with_checks
 
 
-@parametrize_with_checks([Unet(num_classes=3), Unet(num_classes=2, normalization="instance")])
+@parametrize_with_checks([Unet(num_classes=3, filters=4, depth=2, data_format="channels_last"),
+                          Unet(num_classes=2, filters=4, normalization="instance",
+                               data_format="channels_last", residual=True)])
 def test_conformance(component, check):
     check(component)
 

@@ -65,6 +65,8 @@ TRAIN_SETTINGS: dict[str, Setting] = {
     "multi_gpu": Setting(_BOOL, "true or false"),
     "dynamic_input_shape": Setting(_BOOL, "true or false"),
     "use_amp": Setting(_BOOL, "true or false"),
+    "amp_dtype": Setting((str,), '"float16" or "bfloat16" (default: float16 on GPU, else '
+                         "bfloat16)"),
     "names_only": Setting(_BOOL, "true or false"),
     "determinism": Setting((dict,), 'an object such as {"random_seed": 123}'),
 }

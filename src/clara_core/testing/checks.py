@@ -12,6 +12,7 @@ import numpy as np
 from clara_core.components.base import Component
 from clara_core.components.loss import Loss
 from clara_core.components.metric import Metric
+from clara_core.components.model import Model
 from clara_core.components.transform import MultiFieldTransformer, Transformer
 from clara_core.image.medical_image import MedicalImage
 from clara_core.image.transform_ctx import TransformContext
@@ -223,6 +224,118 @@ def check_metric_contract(component: Any, sample: Callable[[Any], MetricCases] |
     component.reset()
 
 
+def default_model_input(model: Any, seed: int = 0) -> np.ndarray:
+    """Two 16^3 one-channel volumes in the model's ``data_format``."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(2, 16, 16, 16, 1)).astype(np.float32)
+    return np.moveaxis(x, -1, 1) if getattr(model, "data_format", "") == "channels_first" else x
+
+
+def _keras_model(component: Any, x: np.ndarray) -> Any:
+    import keras
+
+    from clara_core.components.build_ctx import BuildContext
+
+    keras.utils.set_random_seed(0)
+    ctx = BuildContext()
+    ctx[BuildContext.KEY_MODEL_INPUT] = keras.Input(x.shape[1:])
+    ctx[BuildContext.KEY_IS_TRAIN] = True
+    out = component.build(ctx)
+    return out if isinstance(out, keras.Model) else keras.Model(
+        ctx[BuildContext.KEY_MODEL_INPUT], out)
+
+
+def _main(out: Any) -> Any:
+    return out[0] if isinstance(out, (list, tuple)) else out
+
+
+def check_model_output_shape(component: Any,
+                             sample: Callable[[Any], np.ndarray] | None = None) -> None:
+    """Built from its config, in both data formats, the model maps a batch to
+    ``num_classes`` channels at the input's spatial size (segmentation) or to
+    ``(batch, num_classes)`` (classification)."""
+    name = type(component).__name__
+    x = (sample or default_model_input)(component)
+    config = component.get_config()
+    fmt = config.get("data_format")
+    variants = [(fmt, x)]
+    if fmt in ("channels_first", "channels_last"):
+        other = "channels_last" if fmt == "channels_first" else "channels_first"
+        variants.append((other, np.moveaxis(x, 1, -1) if fmt == "channels_first"
+                         else np.moveaxis(x, -1, 1)))
+    for data_format, batch in variants:
+        args = dict(config) if data_format is None else {**config, "data_format": data_format}
+        out = _main(_keras_model(type(component).from_config(args), batch)(batch))
+        classes = getattr(component, "num_classes", None)
+        if len(out.shape) == 2:
+            expected: tuple[int | None, ...] = (batch.shape[0], classes)
+        else:
+            first = data_format == "channels_first"
+            spatial = batch.shape[2:] if first else batch.shape[1:-1]
+            expected = ((batch.shape[0], classes, *spatial) if first
+                        else (batch.shape[0], *spatial, classes))
+        assert tuple(out.shape) == expected, (
+            f"{name}({data_format}) maps input {batch.shape} to {tuple(out.shape)}, expected "
+            f"{expected}: keep the spatial size (pad, or document the divisor) and end with "
+            "num_classes channels in the model's data_format.")
+
+
+def check_model_learns(component: Any,
+                       sample: Callable[[Any], np.ndarray] | None = None) -> None:
+    """Ten Adam steps on one fixed batch lower a mean-squared error to fixed targets
+    (every output, deep-supervision outputs included)."""
+    import keras
+    import tensorflow as tf
+
+    name = type(component).__name__
+    x = (sample or default_model_input)(component)
+    model = _keras_model(component, x)
+    outputs = model(x)
+    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    rng = np.random.default_rng(1)
+    targets = [tf.constant(rng.random(o.shape), tf.float32) for o in outputs]
+    optimizer = keras.optimizers.Adam(1e-3)
+
+    def loss_value() -> Any:
+        out = model(x, training=True)
+        out = list(out) if isinstance(out, (list, tuple)) else [out]
+        return tf.add_n([tf.reduce_mean((tf.cast(o, tf.float32) - t) ** 2)
+                         for o, t in zip(out, targets, strict=True)])
+
+    before = float(loss_value())
+    for _ in range(10):
+        with tf.GradientTape() as tape:
+            loss = loss_value()
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+    after = float(loss_value())
+    assert after < before, (
+        f"{name}: ten Adam steps did not lower the loss on a fixed batch ({before:.5f} -> "
+        f"{after:.5f}): check that every layer is connected and trainable.")
+
+
+def check_model_save_reload(component: Any,
+                            sample: Callable[[Any], np.ndarray] | None = None) -> None:
+    """``.keras`` save and reload (plain Keras, no clara objects) predicts the same."""
+    import tempfile
+
+    import keras
+
+    name = type(component).__name__
+    x = (sample or default_model_input)(component)
+    model = _keras_model(component, x)
+    with tempfile.TemporaryDirectory() as folder:
+        path = f"{folder}/model.keras"
+        model.save(path)
+        reloaded = keras.models.load_model(path)
+    a = np.asarray(_main(model(x, training=False)))
+    b = np.asarray(_main(reloaded(x, training=False)))
+    assert np.allclose(a, b, atol=1e-6), (
+        f"{name}: predictions differ after .keras save and reload (max difference "
+        f"{np.abs(a - b).max():.3g}): build the network from Keras layers only, or register "
+        "custom layers with keras.saving.register_keras_serializable.")
+
+
 def checks_for(component: Any) -> list[Check]:
     """The checks that apply to ``component``'s kind."""
     checks: list[Check] = []
@@ -234,5 +347,7 @@ def checks_for(component: Any) -> list[Check]:
         checks.append(check_loss_contract)
     if isinstance(component, Metric):
         checks.append(check_metric_contract)
+    if isinstance(component, Model):
+        checks += [check_model_output_shape, check_model_learns, check_model_save_reload]
     return checks
 

@@ -123,6 +123,10 @@ class Trainer:
         image_shape = (prop.num_channels, *spatial) if first else (*spatial, prop.num_channels)
         label_shape = (prop.num_label_channels, *spatial) if first \
             else (*spatial, prop.num_label_channels)
+        self.amp_dtype = self._amp_dtype(bool(gpus))
+        if self.amp_dtype:
+            keras.mixed_precision.set_global_policy(f"mixed_{self.amp_dtype}")
+            self.log(f"mixed precision: {self.amp_dtype} compute, float32 variables")
         with self.strategy.scope():
             self.ctx[BuildContext.KEY_MODEL_INPUT] = keras.Input(image_shape, name="image")
             self.ctx[BuildContext.KEY_LABEL_INPUT] = keras.Input(label_shape, name="label")
@@ -138,9 +142,12 @@ class Trainer:
             self.loss_component = train["loss"]
             self.ctx[BuildContext.KEY_LOSS] = self.loss_component
             self.optimizer = train["optimizer"].build(self.ctx)
+            if self.amp_dtype == "float16":  # bfloat16 has float32's range: no scaling
+                self.optimizer = keras.optimizers.LossScaleOptimizer(self.optimizer)
             # Keras 3 optimizers must create their slots inside the scope, before tracing.
             self.optimizer.build(self.model.trainable_variables)
             self.ctx[BuildContext.KEY_OPTIMIZER] = self.optimizer
+        keras.mixed_precision.set_global_policy("float32")  # the policy applies at build
         self.lr_policy = train.get("lr_policy")
         self.aux_ops = train.get("aux_ops", [])
         self.metrics = validate.get("metrics", [])
@@ -153,6 +160,20 @@ class Trainer:
                  f"{self.train_pipeline.get_dataset_size()} training cases")
         self._build_step()
 
+    def _amp_dtype(self, has_gpu: bool) -> str | None:
+        if not self.cfg.get("use_amp"):
+            return None
+        dtype = str(self.cfg.get("amp_dtype") or ("float16" if has_gpu else "bfloat16"))
+        if dtype not in ("float16", "bfloat16"):
+            raise ClaraError(f"amp_dtype is {dtype!r}; use \"float16\" (GPUs) or "
+                             "\"bfloat16\" (CPUs, recent GPUs and TPUs), or leave it out.")
+        return dtype
+
+    def predict(self, images: Any) -> Any:
+        """The model's main output (deep-supervision outputs are for the loss only)."""
+        out = self.model(images, training=False)
+        return out[0] if isinstance(out, (list, tuple)) else out
+
     def _build_step(self) -> None:
         import tensorflow as tf
 
@@ -160,14 +181,29 @@ class Trainer:
         extra, aux_ops = self.model_component, self.aux_ops
         replicas = self.strategy.num_replicas_in_sync
 
+        scale_loss = getattr(opt, "scale_loss", None)  # LossScaleOptimizer under float16
+
+        def supervised_loss(outputs: Any, labels: Any) -> Any:
+            """The loss of the output, or of every deep-supervision output with weights
+            halving per level, normalised to sum to one (nnU-Net)."""
+            if not isinstance(outputs, (list, tuple)):
+                return tf.cast(loss_c.get_loss(outputs, labels, ctx), tf.float32)
+            weights = [0.5**i for i in range(len(outputs))]
+            total = tf.add_n([w * tf.cast(loss_c.get_loss(o, labels, ctx), tf.float32)
+                              for w, o in zip(weights, outputs, strict=True)])
+            return total / sum(weights)
+
         def step(images: Any, labels: Any) -> Any:
             with tf.GradientTape() as tape:
-                predictions = model(images, training=True)
-                loss = tf.cast(loss_c.get_loss(predictions, labels, ctx), tf.float32)
+                outputs = model(images, training=True)
+                loss = supervised_loss(outputs, labels)
                 loss += tf.cast(extra.get_loss(), tf.float32)
                 if model.losses:
                     loss += tf.add_n([tf.cast(v, tf.float32) for v in model.losses])
                 scaled = loss / replicas
+                if scale_loss is not None:
+                    scaled = scale_loss(scaled)
+            predictions = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
             grads = tape.gradient(scaled, model.trainable_variables)
             opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
             step_ctx = BuildContext(ctx)
@@ -200,8 +236,7 @@ class Trainer:
             x = image.get_data()[None].astype(np.float32)
             if not first:
                 x = np.moveaxis(x, 1, -1)
-            pred = self.inferer.infer(lambda b: self.model(b, training=False), x,
-                                      prop.data_format)
+            pred = self.inferer.infer(self.predict, x, prop.data_format)
             pred = pred[0] if first else np.moveaxis(pred[0], -1, 0)
             case.set_image("model", image.new_image(pred, image.get_shape_format()))
             name = os.path.basename(str(image.get_property("filename", "case")))

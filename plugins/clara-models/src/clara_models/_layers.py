@@ -1,0 +1,84 @@
+"""Keras layer choices shared by the networks: 2D/3D ops, normalisation, output head.
+
+Only built-in Keras layers, so every network saves as ``.keras`` and reloads (and
+exports as a SavedModel) without clara installed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NORMALIZATIONS = ("batch", "instance", "group", "none")
+ACTIVATIONS = ("softmax", "sigmoid", "linear")
+FORMATS = ("channels_first", "channels_last")
+
+
+class Ops:
+    """The Keras layer classes of one spatial dimensionality and data format."""
+
+    def __init__(self, dims: int, data_format: str, owner: str) -> None:
+        from keras import layers
+
+        if dims not in (2, 3):
+            raise ValueError(f"{owner}: the input must be 2D or 3D with batch and channel axes "
+                             f"(rank 4 or 5), got rank {dims + 2}.")
+        self.dims, self.fmt = dims, data_format
+        self.axis = 1 if data_format == "channels_first" else -1
+        self.conv = layers.Conv3D if dims == 3 else layers.Conv2D
+        self.up = layers.Conv3DTranspose if dims == 3 else layers.Conv2DTranspose
+        self.max_pool = layers.MaxPooling3D if dims == 3 else layers.MaxPooling2D
+        self.avg_pool = layers.AveragePooling3D if dims == 3 else layers.AveragePooling2D
+        self.upsample = layers.UpSampling3D if dims == 3 else layers.UpSampling2D
+        self.global_pool = layers.GlobalAveragePooling3D if dims == 3 \
+            else layers.GlobalAveragePooling2D
+        self.zero_pad = layers.ZeroPadding3D if dims == 3 else layers.ZeroPadding2D
+
+    def conv_layer(self, filters: int, kernel: Any = 3, strides: Any = 1, bias: bool = False,
+                   **kw: Any) -> Any:
+        return self.conv(filters, kernel, strides=strides, padding="same",
+                         data_format=self.fmt, use_bias=bias, **kw)
+
+    def norm(self, x: Any, kind: str) -> Any:
+        from keras import layers
+
+        if kind == "batch":
+            return layers.BatchNormalization(axis=self.axis)(x)
+        channels = x.shape[self.axis]
+        if kind == "instance":
+            return layers.GroupNormalization(groups=channels, axis=self.axis)(x)
+        if kind == "group":
+            return layers.GroupNormalization(groups=min(8, channels), axis=self.axis)(x)
+        return x
+
+    def head(self, x: Any, num_classes: int, activation: str) -> Any:
+        """1x1 convolution to ``num_classes`` and the final activation, in float32
+        (mixed precision keeps outputs and losses in float32)."""
+
+        x = self.conv(num_classes, 1, data_format=self.fmt, dtype="float32")(x)
+        return final_activation(x, activation, self.axis)
+
+
+def final_activation(x: Any, activation: str, axis: int = -1) -> Any:
+    from keras import layers
+
+    if activation == "softmax":
+        return layers.Softmax(axis=axis, dtype="float32")(x)
+    if activation == "sigmoid":
+        return layers.Activation("sigmoid", dtype="float32")(x)
+    return layers.Activation("linear", dtype="float32")(x)
+
+
+def common_checks(owner: str, num_classes: int, normalization: str | None,
+                  final_activation: str, data_format: str) -> list[tuple[str, Any, bool, str]]:
+    """The argument checks every network shares, for ``check_arguments``."""
+    checks = [
+        ("num_classes", num_classes, isinstance(num_classes, int) and num_classes >= 1,
+         "an integer >= 1"),
+        ("final_activation", final_activation, final_activation in ACTIVATIONS,
+         f"one of {ACTIVATIONS}"),
+        ("data_format", data_format, data_format in FORMATS, "'channels_first' or 'channels_last'"),
+    ]
+    if normalization is not None:
+        checks.append(("normalization", normalization, normalization in NORMALIZATIONS,
+                       f"one of {NORMALIZATIONS}"))
+    return checks
