@@ -130,3 +130,55 @@ def test_resume_without_a_previous_run_says_what_to_do(tmp_path):
     out = run_clara("train", "-m", str(root), "--resume")
     assert out.returncode == 2
     assert "Train without --resume first" in out.stderr
+
+
+def test_export_saved_model_loads_with_plain_tensorflow(reference, tmp_path):
+    out = run_clara("export", "-m", str(reference), "-o", str(tmp_path / "sm"))
+    assert out.returncode == 0, out.stderr
+    script = (
+        "import sys\n"
+        "for m in ('keras', 'clara_core', 'clara_models'): sys.modules[m] = None\n"
+        "import numpy as np, tensorflow as tf\n"
+        "model = tf.saved_model.load(sys.argv[1])\n"
+        "x = np.random.default_rng(0).normal(size=(1, 16, 16, 16, 1)).astype('float32')\n"
+        "np.save(sys.argv[2], model.serve(x).numpy())\n")
+    probe = subprocess.run([sys.executable, "-c", script, str(tmp_path / "sm"),
+                            str(tmp_path / "p.npy")], capture_output=True, text=True, timeout=120)
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    served = np.load(tmp_path / "p.npy")
+    import keras
+
+    model = keras.models.load_model(reference / "models" / "model_final.keras")
+    model.load_weights(reference / "models" / "model_best.weights.h5")
+    x = np.random.default_rng(0).normal(size=(1, 16, 16, 16, 1)).astype("float32")
+    np.testing.assert_allclose(served, np.asarray(model(x)), atol=1e-5)
+
+
+def test_mixed_precision_trains_in_bfloat16_on_cpu(tmp_path):
+    root = make_train_mmar(tmp_path, epochs=2)
+    out = run_clara("train", "-m", str(root), "--set", "use_amp=true")
+    assert out.returncode == 0, out.stderr
+    assert "mixed precision: bfloat16" in out.stdout
+    assert all(np.isfinite(loss) for loss in losses(root / "models"))
+
+
+def test_deep_supervision_network_trains_and_validates(tmp_path):
+    root = make_train_mmar(tmp_path, epochs=2)
+    model = {"name": "DynUNet", "args": {
+        "num_classes": 2, "kernel_size": [3, 3, 3], "strides": [1, 2, 2],
+        "filters": [4, 8, 16], "deep_supervision": True, "data_format": "channels_last"}}
+    out = run_clara("train", "-m", str(root), "--set", f"train.model={json.dumps(model)}")
+    assert out.returncode == 0, out.stderr
+    rows = records(root / "models")
+    assert len(rows) == 2 and 0 <= rows[-1]["mean_dice"] <= 1
+
+
+def test_segresnet_with_vae_branch_trains_on_a_fixed_input_shape(tmp_path):
+    root = make_train_mmar(tmp_path, epochs=2, dynamic_input_shape=False)
+    model = {"name": "SegResnet", "args": {
+        "num_classes": 2, "init_filters": 4, "blocks_down": [1, 1, 1], "blocks_up": [1, 1],
+        "use_vae": True, "vae_nz": 16, "data_format": "channels_last"}}
+    out = run_clara("train", "-m", str(root), "--set", f"train.model={json.dumps(model)}")
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = records(root / "models")
+    assert len(rows) == 2 and all(np.isfinite(r["loss"]) for r in rows)

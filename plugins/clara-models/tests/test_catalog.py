@@ -34,6 +34,8 @@ def trainable(model):
               data_format="channels_last"),
     SegResnet(num_classes=2, init_filters=4, blocks_down=(1, 1), blocks_up=(1,),
               data_format="channels_last", normalization="batch"),
+    SegResnet(num_classes=2, init_filters=4, blocks_down=(1, 1, 1), blocks_up=(1, 1),
+              data_format="channels_last", use_vae=True, vae_nz=16, vae_estimate_std=True),
     DynUNet(num_classes=2, kernel_size=[3, 3, 3], strides=[1, 2, 2], filters=[4, 8, 16],
             data_format="channels_last"),
     DynUNet(num_classes=3, kernel_size=[3, [3, 3, 1], 3], strides=[1, [2, 2, 1], 2],
@@ -106,3 +108,26 @@ def test_bad_arguments_say_what_is_expected():
         DynUNet(num_classes=2, kernel_size=[3, 3, 3], strides=[1, 2])
     with pytest.raises(ValueError, match="`blocks_up` of SegResnet: expected a list of 3"):
         SegResnet(num_classes=2, blocks_up=(1, 1))
+
+
+def test_vae_branch_loss_is_the_models_extra_loss():
+    import tensorflow as tf
+
+    net = SegResnet(num_classes=2, init_filters=4, blocks_down=(1, 1, 1), blocks_up=(1, 1),
+                    data_format="channels_last", use_vae=True, vae_nz=16)
+    assert net.get_loss() == 0  # nothing built yet
+    model = build(net, (16, 16, 16, 1))
+    x = tf.random.normal((2, 16, 16, 16, 1))
+    out = model(x, training=True)
+    assert tuple(out.shape) == (2, 16, 16, 16, 2)
+    loss = float(net.get_loss())
+    assert 0 < loss < 10
+    plain = SegResnet(num_classes=2, init_filters=4, blocks_down=(1, 1, 1), blocks_up=(1, 1),
+                      data_format="channels_last")
+    assert trainable(build(plain, (16, 16, 16, 1))) < trainable(model)
+
+
+def test_vae_needs_a_fixed_input_shape():
+    net = SegResnet(num_classes=2, use_vae=True, data_format="channels_last")
+    with pytest.raises(ValueError, match='set "dynamic_input_shape": false'):
+        build(net, (None, None, None, 1))

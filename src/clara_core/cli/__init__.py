@@ -12,6 +12,7 @@ COMMANDS = {
     "components": "clara_core.cli.components",
     "config": "clara_core.cli.config_cmd",
     "train": "clara_core.cli.train_cmd",
+    "export": "clara_core.cli.export_cmd",
 }
 
 

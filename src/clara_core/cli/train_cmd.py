@@ -38,7 +38,8 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"  {name}: {value:.4f}")
     folder = result.checkpoint_dir
     print(f"checkpoints: {folder}/model_best.weights.h5 (best key metric), "
-          "model_final.weights.h5, model_latest.weights.h5")
+          "model_final.weights.h5, model_latest.weights.h5; model: model_final.keras "
+          f"(export a SavedModel with: clara export -m {built.loaded.mmar_root})")
     print(f"metrics log: {folder}/metrics.jsonl; TensorBoard: tensorboard --logdir {folder}/logs")
     if result.picture:
         print(f"picture: {result.picture}")

@@ -29,6 +29,7 @@ from clara_core.components.build_ctx import BuildContext
 from clara_core.config.builder import BuiltConfig
 from clara_core.errors import ClaraError
 from clara_core.workflow.checkpoints import save_weights_atomic
+from clara_core.workflow.export import save_model_atomic
 from clara_core.workflow.progress import TrainProgress
 from clara_core.workflow.report import SliceExample, write_report_png
 from clara_core.workflow.state import TrainState, load_resume_point, save_resume_point
@@ -119,7 +120,9 @@ class Trainer:
 
         prop = self.ctx.must_get(BuildContext.KEY_DATA_PROP)
         first = prop.data_format == "channels_first"
-        spatial = (None,) * len(prop.crop_shape)
+        # the SDK's dynamic_input_shape: false fixes the input to the crop size
+        dynamic = self.cfg.get("dynamic_input_shape", True)
+        spatial = (None,) * len(prop.crop_shape) if dynamic else tuple(prop.crop_shape)
         image_shape = (prop.num_channels, *spatial) if first else (*spatial, prop.num_channels)
         label_shape = (prop.num_label_channels, *spatial) if first \
             else (*spatial, prop.num_label_channels)
@@ -312,6 +315,7 @@ class Trainer:
         if not result.interrupted:
             save_weights_atomic(self.model, os.path.join(self.ckpt_dir,
                                                          "model_final.weights.h5"))
+            save_model_atomic(self.model, os.path.join(self.ckpt_dir, "model_final.keras"))
             result.picture = write_report_png(os.path.join(self.ckpt_dir, "training.png"),
                                               records, self.example,
                                               key.get_name() if key else None)

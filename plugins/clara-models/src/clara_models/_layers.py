@@ -38,17 +38,22 @@ class Ops:
         return self.conv(filters, kernel, strides=strides, padding="same",
                          data_format=self.fmt, use_bias=bias, **kw)
 
-    def norm(self, x: Any, kind: str) -> Any:
+    def norm_layer(self, kind: str, channels: int) -> Any:
+        """A normalisation layer for ``channels`` channels (identity for ``none``)."""
         from keras import layers
 
         if kind == "batch":
-            return layers.BatchNormalization(axis=self.axis)(x)
-        channels = x.shape[self.axis]
+            return layers.BatchNormalization(axis=self.axis)
         if kind == "instance":
-            return layers.GroupNormalization(groups=channels, axis=self.axis)(x)
+            return layers.GroupNormalization(groups=channels, axis=self.axis)
         if kind == "group":
-            return layers.GroupNormalization(groups=min(8, channels), axis=self.axis)(x)
-        return x
+            return layers.GroupNormalization(groups=min(8, channels), axis=self.axis)
+        return layers.Identity()
+
+    def norm(self, x: Any, kind: str) -> Any:
+        if kind == "none":
+            return x
+        return self.norm_layer(kind, x.shape[self.axis])(x)
 
     def head(self, x: Any, num_classes: int, activation: str) -> Any:
         """1x1 convolution to ``num_classes`` and the final activation, in float32

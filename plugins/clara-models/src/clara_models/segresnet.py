@@ -10,6 +10,25 @@ from clara_core.validation import check_arguments
 from clara_models._layers import Ops, common_checks
 
 
+class _ResBlock:
+    """norm, ReLU, conv, norm, ReLU, conv, plus the input; callable on several tensors
+    (the VAE decoder shares the segmentation decoder's blocks)."""
+
+    def __init__(self, ops: Ops, n: int, normalization: str) -> None:
+        from keras import layers
+
+        self.layers = [ops.norm_layer(normalization, n), layers.Activation("relu"),
+                       ops.conv_layer(n), ops.norm_layer(normalization, n),
+                       layers.Activation("relu"), ops.conv_layer(n)]
+        self.add = layers.Add()
+
+    def __call__(self, x: Any) -> Any:
+        y = x
+        for layer in self.layers:
+            y = layer(y)
+        return self.add([x, y])
+
+
 class SegResnet(Model):
     """Encoder-decoder with residual blocks (Myronenko 2018, arXiv:1810.11654).
 
@@ -22,16 +41,25 @@ class SegResnet(Model):
     Group normalisation (8 groups) as in the paper. ``dropout`` applies after the
     stem. Input sizes must be divisible by ``2**(len(blocks_down)-1)``.
 
-    The paper's variational auto-encoder branch (a regulariser for small
-    datasets) is not built. Parameters for ``SegResnet(num_classes=2)`` on one
-    input channel, 3D: 1,176,186, as MONAI's ``SegResNet(in_channels=1,
-    out_channels=2)``.
+    ``use_vae``: the paper's variational auto-encoder branch, a regulariser for
+    small datasets. From the encoder's output: norm, ReLU, a stride-2 convolution
+    to 16 channels, a dense layer to ``vae_nz`` means (and standard deviations if
+    ``vae_estimate_std``, else ``vae_default_std``), a sample, and a decoder that
+    shares the segmentation decoder's blocks (without skips) back to the input.
+    ``get_loss()`` returns ``vae_weight * (mean squared reconstruction error + KL
+    term)``, which the engine adds to the loss in every step (the paper's 0.1
+    weights). Needs a fixed input shape: set ``"dynamic_input_shape": false``.
+
+    Parameters for ``SegResnet(num_classes=2)`` on one input channel, 3D:
+    1,176,186, as MONAI's ``SegResNet(in_channels=1, out_channels=2)``.
     """
 
     def __init__(self, num_classes: int, init_filters: int = 8,
                  blocks_down: Sequence[int] = (1, 2, 2, 4), blocks_up: Sequence[int] = (1, 1, 1),
                  normalization: str = "group", final_activation: str = "softmax",
-                 data_format: str = "channels_first", dropout: float = 0.0) -> None:
+                 data_format: str = "channels_first", dropout: float = 0.0,
+                 use_vae: bool = False, vae_nz: int = 256, vae_estimate_std: bool = False,
+                 vae_default_std: float = 0.3, vae_weight: float = 0.1) -> None:
         Model.__init__(self)
         check_arguments("SegResnet", common_checks("SegResnet", num_classes, normalization,
                                                    final_activation, data_format) + [
@@ -42,25 +70,25 @@ class SegResnet(Model):
             ("blocks_up", blocks_up, len(blocks_up) == len(blocks_down) - 1,
              f"a list of {len(blocks_down) - 1} block counts (one fewer than blocks_down)"),
             ("dropout", dropout, 0.0 <= dropout < 1.0, "a float in [0, 1)"),
+            ("vae_nz", vae_nz, vae_nz >= 1, "an integer >= 1"),
+            ("vae_weight", vae_weight, vae_weight >= 0, "a float >= 0"),
         ])
         self.num_classes, self.init_filters = num_classes, init_filters
         self.blocks_down, self.blocks_up = list(blocks_down), list(blocks_up)
         self.normalization, self.final_activation = normalization, final_activation
         self.data_format, self.dropout = data_format, dropout
+        self.use_vae, self.vae_nz, self.vae_estimate_std = use_vae, vae_nz, vae_estimate_std
+        self.vae_default_std, self.vae_weight = vae_default_std, vae_weight
+        self._vae_loss: Any = None
+
+    def get_loss(self) -> Any:
+        """The VAE branch's loss of the current step (0 without ``use_vae``)."""
+        return self._vae_loss.loss_value if self._vae_loss is not None else 0
 
     def get_predictions(self, inputs: Any, is_training: Any, build_ctx: BuildContext) -> Any:
         from keras import layers
 
         ops = Ops(len(inputs.shape) - 2, self.data_format, "SegResnet")
-
-        def res_block(x: Any, n: int) -> Any:
-            y = x
-            for _ in range(2):
-                y = ops.norm(y, self.normalization)
-                y = layers.Activation("relu")(y)
-                y = ops.conv_layer(n)(y)
-            return layers.Add()([x, y])
-
         x = ops.conv_layer(self.init_filters)(inputs)
         if self.dropout:
             x = layers.Dropout(self.dropout)(x)
@@ -70,16 +98,64 @@ class SegResnet(Model):
             if level:
                 x = ops.conv_layer(n, 3, strides=2)(x)
             for _ in range(count):
-                x = res_block(x, n)
+                x = _ResBlock(ops, n, self.normalization)(x)
             skips.append(x)
+        encoded = x
+        decoder = []
         for j, count in enumerate(self.blocks_up):
             level = len(self.blocks_down) - 2 - j
             n = self.init_filters * 2**level
-            x = ops.conv_layer(n, 1)(x)
-            x = ops.upsample(2, data_format=ops.fmt)(x)
-            x = layers.Add()([x, skips[level]])
-            for _ in range(count):
-                x = res_block(x, n)
+            decoder.append((level, ops.conv_layer(n, 1), ops.upsample(2, data_format=ops.fmt),
+                            [_ResBlock(ops, n, self.normalization) for _ in range(count)]))
+        for level, squeeze, upsample, blocks in decoder:
+            x = layers.Add()([upsample(squeeze(x)), skips[level]])
+            for block in blocks:
+                x = block(x)
         x = ops.norm(x, self.normalization)
         x = layers.Activation("relu")(x)
-        return ops.head(x, self.num_classes, self.final_activation)
+        segmentation = ops.head(x, self.num_classes, self.final_activation)
+        if not self.use_vae:
+            return segmentation
+        return self._vae_branch(ops, inputs, encoded, decoder, segmentation)
+
+    def _vae_branch(self, ops: Ops, inputs: Any, encoded: Any, decoder: list[Any],
+                    segmentation: Any) -> Any:
+        from keras import layers
+
+        from clara_models.vae import GaussianSample, VAELoss
+
+        spatial = inputs.shape[2:] if ops.axis == 1 else inputs.shape[1:-1]
+        if any(s is None for s in spatial):
+            raise ValueError('SegResnet: use_vae needs a fixed input shape; set '
+                             '"dynamic_input_shape": false in the config (the crop size is '
+                             "then the input size).")
+        v = layers.Activation("relu")(ops.norm(encoded, self.normalization))
+        v = ops.conv_layer(16, 3, strides=2)(v)
+        small = v.shape[2:] if ops.axis == 1 else v.shape[1:-1]
+        flat = layers.Flatten()(v)
+        mean = layers.Dense(self.vae_nz)(flat)
+        if self.vae_estimate_std:
+            sigma = layers.Dense(self.vae_nz, activation="softplus")(flat)
+            z, reg = GaussianSample(self.vae_default_std)([mean, sigma])
+        else:
+            z, reg = GaussianSample(self.vae_default_std)([mean])
+        v = layers.Activation("relu")(layers.Dense(16 * int(_prod(small)))(z))
+        v = layers.Reshape((16, *small) if ops.axis == 1 else (*small, 16))(v)
+        top = self.init_filters * 2 ** (len(self.blocks_down) - 1)
+        v = ops.upsample(2, data_format=ops.fmt)(ops.conv_layer(top, 1)(v))
+        for _, squeeze, upsample, blocks in decoder:
+            v = upsample(squeeze(v))
+            for block in blocks:
+                v = block(v)
+        v = layers.Activation("relu")(ops.norm(v, self.normalization))
+        channels = inputs.shape[ops.axis]
+        reconstruction = ops.conv(channels, 1, data_format=ops.fmt)(v)
+        self._vae_loss = VAELoss(self.vae_weight)
+        return self._vae_loss([segmentation, inputs, reconstruction, reg])
+
+
+def _prod(values: Sequence[int]) -> int:
+    out = 1
+    for v in values:
+        out *= int(v)
+    return out

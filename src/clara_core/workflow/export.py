@@ -1,0 +1,65 @@
+"""Model files: the trained network as ``.keras`` and as a TensorFlow SavedModel.
+
+``clara train`` ends by saving ``model_final.keras`` (architecture and weights, Keras
+layers only, so ``keras.models.load_model`` reloads it without clara).
+``export_saved_model`` loads that architecture with the chosen weights (best on the
+key metric by default) and writes a SavedModel whose ``serve`` signature plain
+TensorFlow loads, without Keras or clara: ``tf.saved_model.load(path).serve(x)``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Any
+
+from clara_core.errors import ClaraError
+
+WEIGHTS = ("best", "final", "latest")
+
+
+def save_model_atomic(model: Any, path: str) -> None:
+    """``model.save`` to a temporary ``.keras`` file beside ``path``, then rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(path)}")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def export_saved_model(ckpt_dir: str, weights: str = "best", output: str | None = None) -> str:
+    """Write a SavedModel of the run in ``ckpt_dir``; return its folder."""
+    import keras
+
+    architecture = os.path.join(ckpt_dir, "model_final.keras")
+    if not os.path.exists(architecture):
+        raise ClaraError(f"Cannot export: {architecture} does not exist. It is written when "
+                         "clara train finishes; train (or resume) the MMAR to the end first.")
+    weights_file = os.path.join(ckpt_dir, f"model_{weights}.weights.h5") \
+        if weights in WEIGHTS else weights
+    if not os.path.exists(weights_file):
+        raise ClaraError(f"Cannot export: weights file {weights_file} does not exist. Use "
+                         f"--weights with one of {', '.join(WEIGHTS)} or a .weights.h5 file.")
+    model = keras.models.load_model(architecture, compile=False)
+    model.load_weights(weights_file)
+    output = output or os.path.join(ckpt_dir, "saved_model")
+    parent = os.path.dirname(os.path.abspath(output))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-export-")
+    try:
+        model.export(tmp, format="tf_saved_model", verbose=False)
+        if os.path.exists(output):
+            shutil.rmtree(output)
+        os.replace(tmp, output)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return output
+
+
+__all__ = ["export_saved_model", "save_model_atomic"]
