@@ -85,3 +85,19 @@ def test_report_png_with_curves_and_a_slice(tmp_path):
     assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     path = write_report_png(str(tmp_path / "u.png"), records[:1], None)
     assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_progress_bar_learns_the_epoch_length_and_shows_loss_and_rate(capsys):
+    from clara_core.workflow.progress import TrainProgress
+
+    with TrainProgress(epochs=3, enabled=True) as bar:
+        for epoch in range(2):
+            bar.start_epoch(epoch)
+            for _ in range(4):
+                bar.step(0.5, samples=2)
+            bar.end_epoch()
+        task = bar._bar.tasks[0]
+        assert task.completed == 8 and task.total == 12  # 4 steps x 3 epochs, learnt in epoch 1
+        assert task.fields["loss"] == 0.5 and task.fields["rate"] > 0
+        bar.log("epoch=2 loss=0.5")
+    assert "epoch=2 loss=0.5" in capsys.readouterr().err
