@@ -162,6 +162,13 @@ def test_mixed_precision_trains_in_bfloat16_on_cpu(tmp_path):
     assert all(np.isfinite(loss) for loss in losses(root / "models"))
 
 
+def test_float16_on_a_machine_without_gpu_says_to_use_bfloat16(tmp_path):
+    root = make_train_mmar(tmp_path, epochs=1)
+    out = run_clara("train", "-m", str(root), "--set", "use_amp=true",
+                    "--set", "amp_dtype=float16", env={"CUDA_VISIBLE_DEVICES": ""})
+    assert out.returncode == 2 and 'Use "bfloat16"' in out.stderr, out.stderr[-2000:]
+
+
 def test_deep_supervision_network_trains_and_validates(tmp_path):
     root = make_train_mmar(tmp_path, epochs=2)
     model = {"name": "DynUNet", "args": {

@@ -316,24 +316,32 @@ def check_model_learns(component: Any,
 
 def check_model_save_reload(component: Any,
                             sample: Callable[[Any], np.ndarray] | None = None) -> None:
-    """``.keras`` save and reload (plain Keras, no clara objects) predicts the same."""
+    """``.keras`` save and reload, and a SavedModel export loaded back with
+    ``tf.saved_model.load``, predict the same as the model."""
     import tempfile
 
     import keras
+    import tensorflow as tf
 
     name = type(component).__name__
     x = (sample or default_model_input)(component)
     model = _keras_model(component, x)
+    a = np.asarray(_main(model(x, training=False)))
     with tempfile.TemporaryDirectory() as folder:
         path = f"{folder}/model.keras"
         model.save(path)
         reloaded = keras.models.load_model(path)
-    a = np.asarray(_main(model(x, training=False)))
-    b = np.asarray(_main(reloaded(x, training=False)))
-    assert np.allclose(a, b, atol=1e-6), (
-        f"{name}: predictions differ after .keras save and reload (max difference "
-        f"{np.abs(a - b).max():.3g}): build the network from Keras layers only, or register "
-        "custom layers with keras.saving.register_keras_serializable.")
+        b = np.asarray(_main(reloaded(x, training=False)))
+        assert np.allclose(a, b, atol=1e-6), (
+            f"{name}: predictions differ after .keras save and reload (max difference "
+            f"{np.abs(a - b).max():.3g}): build the network from Keras layers only, or "
+            "register custom layers with keras.saving.register_keras_serializable.")
+        model.export(f"{folder}/saved", format="tf_saved_model", verbose=False)
+        loaded = tf.saved_model.load(f"{folder}/saved")  # keep: serve needs its variables
+        served = np.asarray(_main(loaded.serve(x)))
+    assert np.allclose(a, served, atol=1e-5), (
+        f"{name}: the exported SavedModel predicts differently from the model (max "
+        f"difference {np.abs(a - served).max():.3g}).")
 
 
 def checks_for(component: Any) -> list[Check]:

@@ -170,6 +170,10 @@ class Trainer:
         if dtype not in ("float16", "bfloat16"):
             raise ClaraError(f"amp_dtype is {dtype!r}; use \"float16\" (GPUs) or "
                              "\"bfloat16\" (CPUs, recent GPUs and TPUs), or leave it out.")
+        if dtype == "float16" and not has_gpu:
+            raise ClaraError('amp_dtype "float16" needs a GPU: TensorFlow has no float16 '
+                             "kernels for 3D pooling on CPUs. Use \"bfloat16\" (or leave "
+                             "amp_dtype out to choose by hardware).")
         return dtype
 
     def predict(self, images: Any) -> Any:
