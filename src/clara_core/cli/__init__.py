@@ -13,6 +13,7 @@ COMMANDS = {
     "config": "clara_core.cli.config_cmd",
     "train": "clara_core.cli.train_cmd",
     "export": "clara_core.cli.export_cmd",
+    "plugin": "clara_core.cli.plugin_cmd",
 }
 
 

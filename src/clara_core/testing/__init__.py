@@ -26,7 +26,7 @@ from clara_core.testing.checks import (
     default_model_input,
     default_sample,
 )
-from clara_core.testing.pytest_helpers import parametrize_with_checks
+from clara_core.testing.pytest_helpers import conformance_tests, parametrize_with_checks
 
 __all__ = [
     "check_get_config_roundtrip",
@@ -38,6 +38,7 @@ __all__ = [
     "check_model_save_reload",
     "check_name_resolves",
     "checks_for",
+    "conformance_tests",
     "default_loss_inputs",
     "default_metric_inputs",
     "default_model_input",

@@ -43,3 +43,22 @@ def parametrize_with_checks(
             params.append(pytest.param(component, bound, marks=marks,
                                        id=f"{type(component).__name__}-{name}"))
     return pytest.mark.parametrize("component, check", params)
+
+
+def conformance_tests(
+    components: Iterable[Any],
+    expected_failed_checks: Callable[[Any], Mapping[str, str]] | None = None,
+    sample: Callable[[Any], Any] | None = None,
+) -> Any:
+    """A ready test function, for one line in a test module::
+
+        test_conformance = conformance_tests([MyLoss(), MyTransform(fields=["image"])])
+
+    Arguments as :func:`parametrize_with_checks`.
+    """
+
+    @parametrize_with_checks(components, expected_failed_checks, sample)
+    def test_conformance(component: Any, check: Any) -> None:
+        check(component)
+
+    return test_conformance

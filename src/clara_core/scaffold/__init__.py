@@ -1,0 +1,1 @@
+"""``clara plugin new``: a ready-to-publish plugin distribution."""
