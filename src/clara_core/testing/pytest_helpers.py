@@ -57,7 +57,7 @@ def conformance_tests(
     Arguments as :func:`parametrize_with_checks`.
     """
 
-    @parametrize_with_checks(components, expected_failed_checks, sample)
+    @parametrize_with_checks(components, expected_failed_checks, sample)  # type: ignore[untyped-decorator]
     def test_conformance(component: Any, check: Any) -> None:
         check(component)
 

@@ -33,9 +33,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     wanted = {n.strip() for n in config.getoption("--clara-checks").split(",") if n.strip()}
     if not wanted:
         return
-    kept, dropped = [], []
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
     for item in items:
-        check = getattr(item, "callspec", None) and item.callspec.params.get("check")
+        callspec = getattr(item, "callspec", None)
+        check = callspec.params.get("check") if callspec is not None else None
         name = getattr(getattr(check, "func", check), "__name__", None)
         (dropped if check is not None and name not in wanted else kept).append(item)
     if dropped:
