@@ -83,7 +83,8 @@ def component_schema(name: str, cls: type, distribution: str) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     required: list[str] = []
     open_args = False
-    for p in list(inspect.signature(cls.__init__).parameters.values())[1:]:
+    init = cls.__init__  # type: ignore[misc]  # not the class: Component.__new__ takes *args
+    for p in list(inspect.signature(init).parameters.values())[1:]:
         if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
             open_args = True
             continue
