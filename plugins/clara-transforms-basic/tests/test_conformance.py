@@ -5,7 +5,7 @@ import nibabel as nib
 import numpy as np
 from clara_transforms_basic.crop import CropByPosNegRatio
 from clara_transforms_basic.flip import RandomSpatialFlip
-from clara_transforms_basic.intensity import ScaleIntensityRange
+from clara_transforms_basic.intensity import RandomShiftIntensity, ScaleIntensityRange
 from clara_transforms_basic.layout import ConvertToChannelsFirst
 from clara_transforms_basic.loaders.nifti import LoadNifti
 
@@ -32,6 +32,7 @@ COMPONENTS = [
     ScaleIntensityRange("image", a_min=-1.0, a_max=1.0, clip=True),
     CropByPosNegRatio(size=[8, 8, 8], num_samples=2),
     RandomSpatialFlip(["image", "label"]),
+    RandomShiftIntensity(["image"], offset=0.2, probability=0.5),
 ]
 
 

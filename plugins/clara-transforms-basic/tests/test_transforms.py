@@ -68,3 +68,22 @@ def test_flip_probability_zero_is_identity():
     ctx.set_image("image", MedicalImage(data, "CDHW"))
     out = RandomSpatialFlip("image", probability=0.0).transform(ctx)
     np.testing.assert_array_equal(out.get_image("image").get_data(), data)
+
+
+def test_random_shift_intensity_probability_zero_is_identity_and_one_shifts_every_field():
+    from clara_transforms_basic.intensity import RandomShiftIntensity
+
+    from clara_core import MedicalImage, TransformContext
+
+    def run(probability):
+        t = RandomShiftIntensity(["image", "other"], offset=1.0, probability=probability)
+        t.set_random_state(3)
+        ctx = TransformContext()
+        for f in ("image", "other"):
+            ctx.set_image(f, MedicalImage(np.zeros((1, 3, 3), np.float32), "CHW"))
+        out = t.transform(ctx)
+        return [out.get_image(f).get_data() for f in ("image", "other")]
+
+    assert all(np.all(a == 0) for a in run(0.0))
+    a, b = run(1.0)
+    assert np.array_equal(a, b) and a[0, 0, 0] != 0 and a.dtype == np.float32

@@ -41,3 +41,38 @@ class ScaleIntensityRange(MultiFieldTransformer):
                 np.clip(data, lo, hi, out=data)
             transform_ctx.set_image(field, img.new_image(data, img.get_shape_format()))
         return transform_ctx
+
+
+class RandomShiftIntensity(MultiFieldTransformer):
+    """With ``probability``, add one offset drawn from ``[-offset, offset]`` to each field.
+
+    >>> from clara_core import MedicalImage
+    >>> t = RandomShiftIntensity(["image"], offset=0.5, probability=1.0)
+    >>> t.set_random_state(0)
+    >>> ctx = TransformContext(); ctx.set_image("image", MedicalImage(np.zeros((1, 2)), "HW"))
+    >>> shifted = t.transform(ctx).get_image("image").get_data()
+    >>> bool(abs(shifted[0, 0]) <= 0.5 and np.all(shifted == shifted[0, 0]))
+    True
+    """
+
+    def __init__(self, fields: str | Sequence[str], offset: float = 0.1,
+                 probability: float = 0.5) -> None:
+        MultiFieldTransformer.__init__(self, fields)
+        if not 0.0 <= probability <= 1.0:
+            raise ValueError("Invalid value for argument `probability` of RandomShiftIntensity: "
+                             f"expected a float in [0, 1], received {probability!r}.")
+        self.offset, self.probability = offset, probability
+
+    def is_deterministic(self) -> bool:
+        return False
+
+    def transform(self, transform_ctx: TransformContext) -> TransformContext:
+        if self.R.random() >= self.probability:
+            return transform_ctx
+        shift = self.R.uniform(-self.offset, self.offset)
+        for field in self.fields:
+            image = transform_ctx.get_image(field)
+            data = image.get_data()
+            transform_ctx.set_image(field, image.new_image((data + shift).astype(data.dtype),
+                                                           image.get_shape_format()))
+        return transform_ctx
