@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -63,15 +64,18 @@ class SegmentationImagePipeline(DataPipeline):
         self._cached: dict[int, TransformContext] = {}
         self._lock = threading.Lock()
         self._property: DataProperty | None = None
+        self._suffix_pool: queue.SimpleQueue[SeededSuffix] | None = None
 
     # -- set up by the engine ------------------------------------------------------
 
     def set_transforms(self, transforms: Sequence[Transformer]) -> None:
         self._transforms = list(transforms)
         self._cached = {}
+        self._suffix_pool = None
 
     def set_seed(self, seed: int) -> None:
         self._seed = int(seed)
+        self._suffix_pool = None
 
     def set_root(self, root: str) -> None:
         """Resolve relative datalist paths against ``root`` (the MMAR folder)."""
@@ -103,6 +107,15 @@ class SegmentationImagePipeline(DataPipeline):
             return ctx.copy()
         return ctx
 
+    def cache_all(self) -> int:
+        """Run the deterministic prefix of every case now, in ``num_workers`` threads
+        (otherwise the first epoch fills the cache as it goes); returns the count."""
+        if not self.cache:
+            return 0
+        with ThreadPoolExecutor(self.num_workers) as pool:
+            list(pool.map(self._prefix, range(len(self.items()))))
+        return len(self._cached)
+
     def cases(self) -> Iterator[TransformContext]:
         """Each case through the whole chain in datalist order (validation uses this)."""
         _, tail = split_chain(self._transforms)
@@ -111,18 +124,29 @@ class SegmentationImagePipeline(DataPipeline):
             yield from pool.map(lambda i: suffix(self._prefix(i), 0, i),
                                 range(len(self.items())))
 
+    def _suffixes(self) -> queue.SimpleQueue[SeededSuffix]:
+        """``num_workers`` copies of the random suffix, kept across epochs (transforms
+        may keep per-case state, such as the crop's foreground indices)."""
+        if self._suffix_pool is None:
+            _, tail = split_chain(self._transforms)
+            self._suffix_pool = queue.SimpleQueue()
+            for _ in range(self.num_workers):
+                self._suffix_pool.put(SeededSuffix(tail, self._seed))
+        return self._suffix_pool
+
     def samples(self, epoch: int) -> Iterator[dict[str, np.ndarray]]:
         """Training samples of one epoch: ``{"image": CDHW, "label": CDHW}`` arrays."""
         order = np.arange(len(self.items()))
         if self.shuffle:
             np.random.default_rng([self._seed, epoch]).shuffle(order)
-        _, tail = split_chain(self._transforms)
-        local = threading.local()
+        suffixes = self._suffixes()
 
         def work(index: int) -> list[dict[str, np.ndarray]]:
-            if not hasattr(local, "suffix"):
-                local.suffix = SeededSuffix(tail, self._seed)
-            ctx = local.suffix(self._prefix(int(index)), epoch, int(index))
+            suffix = suffixes.get()  # one private copy of the random transforms per worker
+            try:
+                ctx = suffix(self._prefix(int(index)), epoch, int(index))
+            finally:
+                suffixes.put(suffix)
             return unbatch_samples(ctx, [self.image_field, self.label_field])
 
         with ThreadPoolExecutor(self.num_workers) as pool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -44,21 +45,53 @@ class CropByPosNegRatio(MultiFieldTransformer):
                              f"expected an integer >= 1, received {num_samples!r}.")
         self.size, self.image_field, self.label_field = list(size), image_field, label_field
         self.pos, self.neg, self.num_samples = pos, neg, num_samples
+        self._fg_cache: dict[int, np.ndarray] = {}
 
     def is_deterministic(self) -> bool:
         return False
 
+    def _foreground(self, label: np.ndarray) -> np.ndarray:
+        """Flat spatial indices of foreground voxels, computed once per label array.
+
+        The pipeline hands the same cached label array to this transform every
+        epoch, so the indices are kept (per array, dropped with it) instead of
+        scanning the whole volume for every crop. Background voxels are found by
+        rejection sampling instead: they are usually the majority, and storing their
+        indices would cost more memory than the image.
+        """
+        key = id(label)
+        found = self._fg_cache.get(key)
+        if found is None:
+            spatial = label.shape[-len(self.size):]
+            mask = label.reshape(-1, *spatial).max(axis=0) > 0
+            found = np.flatnonzero(mask)
+            self._fg_cache[key] = found
+            weakref.finalize(label, self._fg_cache.pop, key, None)
+        return found
+
+    def _background(self, label: np.ndarray, shape: tuple[int, ...]) -> int | None:
+        flat = label.reshape(-1, int(np.prod(shape)))
+        for _ in range(64):
+            index = int(self.R.integers(flat.shape[1]))
+            if not (flat[:, index] > 0).any():
+                return index
+        bg = np.flatnonzero((flat > 0).max(axis=0) == 0)  # mostly foreground: scan
+        return int(bg[self.R.integers(bg.size)]) if bg.size else None
+
     def _centers(self, label: np.ndarray) -> list[np.ndarray]:
-        fg_mask = label.reshape(-1, *label.shape[-len(self.size):]).max(axis=0) > 0
-        shape = np.array(fg_mask.shape)
-        fg = np.flatnonzero(fg_mask)
-        bg = np.flatnonzero(~fg_mask)
+        shape = tuple(label.shape[-len(self.size):])
+        fg = self._foreground(label)
         centers = []
         for _ in range(self.num_samples):
             want_fg = self.R.random() < self.pos / (self.pos + self.neg)
-            pool = fg if (want_fg and fg.size) or not bg.size else bg
-            flat = pool[self.R.integers(pool.size)] if pool.size else 0
-            centers.append(np.array(np.unravel_index(flat, tuple(shape))))
+            index = None
+            if want_fg and fg.size:
+                index = int(fg[self.R.integers(fg.size)])
+            if index is None:
+                index = self._background(label, shape)
+            if index is None:  # all foreground and background wanted
+                index = int(fg[self.R.integers(fg.size)]) if fg.size else 0
+            centers.append(np.array(np.unravel_index(index, shape)))
         return centers
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
