@@ -50,7 +50,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def typecheck(session: nox.Session) -> None:
-    install_clara(session, "mypy")
+    install_clara(session, "mypy", "pytest>=8")  # the kit's pytest plugin is typed against pytest
     session.run("mypy", "src/clara_core")
 
 
