@@ -6,7 +6,8 @@ clipped, crops of 64^3 by positive/negative ratio 1:1 (4 per case), flip on axis
 0 with p 0.5, random intensity shift (0.1, p 0.5), batches of 2.
 
 - clara: SegmentationImagePipeline (deterministic prefix cached, random suffix in
-  ``--workers`` threads), batches through its ``tf.data`` dataset.
+  ``--workers`` threads), batches from ``feed(epoch)``, what the engine trains on
+  with one device (prefetched in a background thread).
 - MONAI: CacheDataset (cache_rate 1) + DataLoader in the main process (its best
   on these 2-core machines, measured 117 vs 49/67 crops/s with 1/2 workers),
   without and with FgBgToIndicesd before the cache.
@@ -95,7 +96,7 @@ def run_clara(folder: str, workers: int, epochs: int) -> dict[str, float]:
     def epoch(e: int) -> tuple[int, float]:
         first, crops = None, 0
         t = time.perf_counter()
-        for images, _labels in pipeline.get_dataset(e):
+        for images, _labels in pipeline.feed(e):
             crops += int(images.shape[0])
             first = first or time.perf_counter() - t
         return crops, first or 0.0

@@ -15,6 +15,7 @@ from clara_core.components.pipeline import DataPipeline, DataProperty
 from clara_core.components.transform import Transformer
 from clara_core.config.datalist import load_datalist
 from clara_core.data.chain import SeededSuffix, run_transforms, split_chain, unbatch_samples
+from clara_core.data.prefetch import ordered_map, prefetched
 from clara_core.image.transform_ctx import TransformContext
 from clara_core.validation import check_arguments
 
@@ -102,6 +103,10 @@ class SegmentationImagePipeline(DataPipeline):
         head, _ = split_chain(self._transforms)
         ctx = run_transforms(head, TransformContext(self.items()[index]))
         if self.cache:
+            for value in ctx.values():  # random transforms get views: guard the cache
+                data = value.get_data() if hasattr(value, "get_data") else None
+                if isinstance(data, np.ndarray):
+                    data.setflags(write=False)
             with self._lock:
                 self._cached[index] = ctx
             return ctx.copy()
@@ -150,14 +155,16 @@ class SegmentationImagePipeline(DataPipeline):
             return unbatch_samples(ctx, [self.image_field, self.label_field])
 
         with ThreadPoolExecutor(self.num_workers) as pool:
-            for samples in pool.map(work, order):
+            for samples in ordered_map(pool, work, order.tolist(), window=2 * self.num_workers):
                 for s in samples:
                     yield {k: self._format(v) for k, v in s.items()}
 
     def _format(self, data: np.ndarray) -> np.ndarray:
+        """The sample in the output layout, as a view where possible: stacking the
+        batch is the one copy."""
         if self.output_data_format == "channels_last":
             data = np.moveaxis(data, 0, -1)
-        return np.ascontiguousarray(data, dtype=np.float32)
+        return data if data.dtype == np.float32 else data.astype(np.float32)
 
     def batches(self, epoch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Stacked (image, label) batches; a last smaller batch is dropped."""
@@ -167,8 +174,14 @@ class SegmentationImagePipeline(DataPipeline):
             images.append(s[self.image_field])
             labels.append(s[self.label_field])
             if len(images) == self.output_batch_size:
-                yield np.stack(images), np.stack(labels)
+                yield np.stack(images), np.stack(labels)  # contiguous float32 batches
                 images, labels = [], []
+
+    def feed(self, epoch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The batches of ``epoch``, prepared ``prefetch_size`` batches ahead in a
+        background thread: what the engine trains on with one device (several
+        devices take :meth:`get_dataset`)."""
+        return prefetched(self.batches(epoch), self.prefetch_size)
 
     def get_data_property(self) -> DataProperty:
         if self._property is None:

@@ -14,6 +14,7 @@ Ctrl-C stops at the next step boundary after writing a resume point.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -402,14 +403,22 @@ class Trainer:
         state.learning_rate = lr
         bar.start_epoch(epoch)
         t0 = time.perf_counter()
-        if dataset is None:
-            dataset = self.train_pipeline.get_dataset(epoch)
-        if state.step:
-            dataset = dataset.skip(state.step)
-        dataset = dataset.with_options(feed_options())
+        batches: Any
+        if dataset is None and self.strategy.num_replicas_in_sync == 1 \
+                and hasattr(self.train_pipeline, "feed"):
+            # one device: NumPy batches straight into the compiled step (tf.data's
+            # generator bridge halved the crops/s, benchmarks/pipeline_vs_monai.py)
+            batches = itertools.islice(self.train_pipeline.feed(epoch), state.step, None)
+        else:
+            if dataset is None:
+                dataset = self.train_pipeline.get_dataset(epoch)
+            if state.step:
+                dataset = dataset.skip(state.step)
+            batches = self.strategy.experimental_distribute_dataset(
+                dataset.with_options(feed_options()))
         batch = self.train_pipeline.output_batch_size
         aux_values: dict[str, list[float]] = {op.tag: [] for op in self.aux_ops}
-        for images, labels in self.strategy.experimental_distribute_dataset(dataset):
+        for images, labels in batches:
             loss_tensor, aux = self.train_step(images, labels)
             loss = float(loss_tensor)
             for tag, value in aux.items():

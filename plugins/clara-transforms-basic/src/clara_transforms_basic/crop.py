@@ -106,7 +106,7 @@ class CropByPosNegRatio(MultiFieldTransformer):
             img = transform_ctx.get_image(field)
             crops = [self._crop(img, c) for c in centers]
             if self.num_samples == 1:
-                out = img.new_image(crops[0], img.get_shape_format())
+                out = img.new_image(np.array(crops[0]), img.get_shape_format())
             else:
                 batched = ShapeFormat("N" + str(img.get_shape_format()))
                 out = img.new_image(np.stack(crops), batched)
@@ -129,4 +129,4 @@ class CropByPosNegRatio(MultiFieldTransformer):
         index = [slice(None)] * data.ndim
         for a, s0, s in zip(spatial, start, size, strict=True):
             index[a] = slice(int(s0), int(s0 + s))
-        return np.ascontiguousarray(data[tuple(index)])
+        return data[tuple(index)]  # a view: stacking (or the caller) copies once

@@ -43,6 +43,6 @@ class RandomSpatialFlip(MultiFieldTransformer):
             img = transform_ctx.get_image(field)
             spatial = img.get_shape_format().get_spatial_axes()
             data = np.flip(img.get_data(), axis=[spatial[a] for a in flips])
-            transform_ctx.set_image(field, img.new_image(np.ascontiguousarray(data),
-                                                         img.get_shape_format()))
+            # a view: the pipeline's final batch stacking makes the one copy
+            transform_ctx.set_image(field, img.new_image(data, img.get_shape_format()))
         return transform_ctx
