@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 
@@ -23,15 +24,20 @@ def atomic_write_json(path: str, data: Any) -> None:
         raise
 
 
-def save_weights_atomic(model: Any, path: str) -> None:
-    """``model.save_weights`` to a temporary ``.weights.h5`` file, then rename over ``path``."""
+def atomic_save(write: Callable[[str], Any], path: str) -> None:
+    """``write(tmp)`` to a temporary file beside ``path`` (same suffix), then rename."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(path)}")
     try:
-        model.save_weights(tmp)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def save_weights_atomic(model: Any, path: str) -> None:
+    """``model.save_weights`` to a temporary ``.weights.h5`` file, then rename over ``path``."""
+    atomic_save(model.save_weights, path)

@@ -15,21 +15,14 @@ import tempfile
 from typing import Any
 
 from clara_core.errors import ClaraError
+from clara_core.workflow.checkpoints import atomic_save
 
 WEIGHTS = ("best", "final", "latest")
 
 
 def save_model_atomic(model: Any, path: str) -> None:
     """``model.save`` to a temporary ``.keras`` file beside ``path``, then rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(path)}")
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_save(model.save, path)
 
 
 def export_saved_model(ckpt_dir: str, weights: str = "best", output: str | None = None) -> str:
