@@ -103,10 +103,13 @@ class SegmentationImagePipeline(DataPipeline):
         head, _ = split_chain(self._transforms)
         ctx = run_transforms(head, TransformContext(self.items()[index]))
         if self.cache:
-            for value in ctx.values():  # random transforms get views: guard the cache
+            for field, value in list(ctx.items()):
                 data = value.get_data() if hasattr(value, "get_data") else None
                 if isinstance(data, np.ndarray):
-                    data.setflags(write=False)
+                    if not data.flags.c_contiguous:  # e.g. a transposed NIfTI: crops of a
+                        data = np.ascontiguousarray(data)  # C-ordered array copy faster
+                        ctx.set_image(field, value.new_image(data, value.get_shape_format()))
+                    data.setflags(write=False)  # random transforms get views: guard it
             with self._lock:
                 self._cached[index] = ctx
             return ctx.copy()

@@ -70,11 +70,13 @@ class CropByPosNegRatio(MultiFieldTransformer):
         return found
 
     def _background(self, label: np.ndarray, shape: tuple[int, ...]) -> int | None:
-        flat = label.reshape(-1, int(np.prod(shape)))
+        size = int(np.prod(shape))
+        lead = (slice(None),) * (label.ndim - len(shape))
         for _ in range(64):
-            index = int(self.R.integers(flat.shape[1]))
-            if not (flat[:, index] > 0).any():
+            index = int(self.R.integers(size))
+            if not (label[lead + np.unravel_index(index, shape)] > 0).any():
                 return index
+        flat = label.reshape(-1, size)
         bg = np.flatnonzero((flat > 0).max(axis=0) == 0)  # mostly foreground: scan
         return int(bg[self.R.integers(bg.size)]) if bg.size else None
 
