@@ -17,7 +17,7 @@ the first batch after the cache, steady-state crops/s over ``--epochs`` epochs
 after the first. Prints one JSON line; goal: at least 2x MONAI's faster variant
 in steady state, no slower cache build, no more memory.
 
-    python benchmarks/pipeline_vs_monai.py [--workers 2] [--epochs 3]
+    python benchmarks/pipeline_vs_monai.py [--workers 2] [--epochs 3] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -26,10 +26,12 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -151,6 +153,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="processes per variant (medians)")
     parser.add_argument("--one", choices=["clara", "monai", "monai_fgbg"])
     parser.add_argument("--data")
     args = parser.parse_args()
@@ -164,18 +167,27 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as folder:
         make_cases(folder)
-        results = {}
-        for who in ("clara", "monai", "monai_fgbg"):
-            out = subprocess.run([sys.executable, __file__, "--one", who, "--data", folder,
-                                  "--workers", str(args.workers), "--epochs", str(args.epochs)],
-                                 capture_output=True, text=True)
-            results[who] = (json.loads(out.stdout.strip().splitlines()[-1]) if not out.returncode
-                            else {"error": out.stderr.strip().splitlines()[-1][:300]})
+        runs: dict[str, list[dict[str, float]]] = {"clara": [], "monai": [], "monai_fgbg": []}
+        results: dict[str, dict[str, Any]] = {}
+        for _ in range(args.repeats):  # interleaved, so drift hits every variant alike
+            for who in runs:
+                out = subprocess.run([sys.executable, __file__, "--one", who, "--data", folder,
+                                      "--workers", str(args.workers), "--epochs",
+                                      str(args.epochs)], capture_output=True, text=True)
+                if out.returncode:
+                    results[who] = {"error": out.stderr.strip().splitlines()[-1][:300]}
+                else:
+                    runs[who].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        for who, measured in runs.items():
+            if who not in results:
+                results[who] = {m: statistics.median(r[m] for r in measured)
+                                for m in measured[0]}
     rounded = {k: {m: round(v, 3) for m, v in r.items()} if "error" not in r else r
                for k, r in results.items()}
     line: dict[str, object] = {
         "benchmark": "pipeline_vs_monai", "cases": f"{CASES} x {'x'.join(map(str, SHAPE))}",
         "crops": f"{SAMPLES} x {CROP}^3 per case, batch {BATCH}", "clara_workers": args.workers,
+        "repeats": args.repeats, "statistic": "median over repeats",
         **rounded, "baseline": "MONAI CacheDataset + DataLoader(num_workers=0), the faster of "
                                "without/with FgBgToIndicesd"}
     monai = [r for k, r in results.items() if k != "clara" and "error" not in r]
