@@ -16,6 +16,7 @@ from clara_core.components.model import Model
 from clara_core.components.transform import MultiFieldTransformer, Transformer
 from clara_core.image.medical_image import MedicalImage
 from clara_core.image.transform_ctx import TransformContext
+from clara_core.workflow.step import main_output
 
 Check = Callable[[Any], None]
 
@@ -245,10 +246,6 @@ def _keras_model(component: Any, x: np.ndarray) -> Any:
         ctx[BuildContext.KEY_MODEL_INPUT], out)
 
 
-def _main(out: Any) -> Any:
-    return out[0] if isinstance(out, (list, tuple)) else out
-
-
 def check_model_output_shape(component: Any,
                              sample: Callable[[Any], np.ndarray] | None = None) -> None:
     """Built from its config, in both data formats, the model maps a batch to
@@ -265,7 +262,7 @@ def check_model_output_shape(component: Any,
                          else np.moveaxis(x, -1, 1)))
     for data_format, batch in variants:
         args = dict(config) if data_format is None else {**config, "data_format": data_format}
-        out = _main(_keras_model(type(component).from_config(args), batch)(batch))
+        out = main_output(_keras_model(type(component).from_config(args), batch)(batch))
         classes = getattr(component, "num_classes", None)
         if len(out.shape) == 2:
             expected: tuple[int | None, ...] = (batch.shape[0], classes)
@@ -326,19 +323,19 @@ def check_model_save_reload(component: Any,
     name = type(component).__name__
     x = (sample or default_model_input)(component)
     model = _keras_model(component, x)
-    a = np.asarray(_main(model(x, training=False)))
+    a = np.asarray(main_output(model(x, training=False)))
     with tempfile.TemporaryDirectory() as folder:
         path = f"{folder}/model.keras"
         model.save(path)
         reloaded = keras.models.load_model(path)
-        b = np.asarray(_main(reloaded(x, training=False)))
+        b = np.asarray(main_output(reloaded(x, training=False)))
         assert np.allclose(a, b, atol=1e-6), (
             f"{name}: predictions differ after .keras save and reload (max difference "
             f"{np.abs(a - b).max():.3g}): build the network from Keras layers only, or "
             "register custom layers with keras.saving.register_keras_serializable.")
         model.export(f"{folder}/saved", format="tf_saved_model", verbose=False)
         loaded = tf.saved_model.load(f"{folder}/saved")  # keep: serve needs its variables
-        served = np.asarray(_main(loaded.serve(x)))
+        served = np.asarray(main_output(loaded.serve(x)))
     assert np.allclose(a, served, atol=1e-5), (
         f"{name}: the exported SavedModel predicts differently from the model (max "
         f"difference {np.abs(a - served).max():.3g}).")

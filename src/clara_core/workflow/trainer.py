@@ -34,6 +34,8 @@ from clara_core.workflow.export import save_model_atomic
 from clara_core.workflow.progress import TrainProgress
 from clara_core.workflow.report import SliceExample, write_report_png
 from clara_core.workflow.state import TrainState, load_resume_point, save_resume_point
+from clara_core.workflow.step import main_output, make_train_step
+from clara_core.workflow.validation import validate
 
 
 @dataclass
@@ -179,85 +181,20 @@ class Trainer:
 
     def predict(self, images: Any) -> Any:
         """The model's main output (deep-supervision outputs are for the loss only)."""
-        out = self.model(images, training=False)
-        return out[0] if isinstance(out, (list, tuple)) else out
+        return main_output(self.model(images, training=False))
 
     def _build_step(self) -> None:
-        import tensorflow as tf
-
-        model, loss_c, opt, ctx = self.model, self.loss_component, self.optimizer, self.ctx
-        extra, aux_ops = self.model_component, self.aux_ops
-        replicas = self.strategy.num_replicas_in_sync
-
-        scale_loss = getattr(opt, "scale_loss", None)  # LossScaleOptimizer under float16
-
-        def supervised_loss(outputs: Any, labels: Any) -> Any:
-            """The loss of the output, or of every deep-supervision output with weights
-            halving per level, normalised to sum to one (nnU-Net)."""
-            if not isinstance(outputs, (list, tuple)):
-                return tf.cast(loss_c.get_loss(outputs, labels, ctx), tf.float32)
-            weights = [0.5**i for i in range(len(outputs))]
-            total = tf.add_n([w * tf.cast(loss_c.get_loss(o, labels, ctx), tf.float32)
-                              for w, o in zip(weights, outputs, strict=True)])
-            return total / sum(weights)
-
-        def step(images: Any, labels: Any) -> Any:
-            with tf.GradientTape() as tape:
-                outputs = model(images, training=True)
-                loss = supervised_loss(outputs, labels)
-                loss += tf.cast(extra.get_loss(), tf.float32)
-                if model.losses:
-                    loss += tf.add_n([tf.cast(v, tf.float32) for v in model.losses])
-                scaled = loss / replicas
-                if scale_loss is not None:
-                    scaled = scale_loss(scaled)
-            predictions = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
-            grads = tape.gradient(scaled, model.trainable_variables)
-            opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-            step_ctx = BuildContext(ctx)
-            step_ctx[BuildContext.KEY_PREDICTIONS] = predictions
-            step_ctx[BuildContext.KEY_LABEL_INPUT] = labels
-            step_ctx[BuildContext.KEY_LOSS_VALUE] = loss
-            aux = {op.tag: tf.cast(op.get_value(step_ctx), tf.float32) for op in aux_ops}
-            return loss, aux
-
-        @tf.function  # type: ignore[untyped-decorator]
-        def distributed_step(images: Any, labels: Any) -> Any:
-            """(mean loss, {aux op tag: mean value}) of one step over all replicas."""
-            per_replica = self.strategy.run(step, args=(images, labels))
-            return self.strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None)
-
-        self.train_step = distributed_step
-
+        self.train_step = make_train_step(self.strategy, self.model, self.loss_component,
+                                          self.optimizer, self.model_component, self.aux_ops,
+                                          self.ctx)
 
     # -- validation ----------------------------------------------------------------------
 
     def validate(self) -> dict[str, float]:
         """Infer every validation case, update the metrics, write their reports."""
         prop = self.ctx.must_get(BuildContext.KEY_DATA_PROP)
-        first = prop.data_format == "channels_first"
-        for m in self.metrics:
-            m.reset()
-        self.example = None
-        for case in self.valid_pipeline.cases():
-            image = case.get_image(self.valid_pipeline.image_field)
-            x = image.get_data()[None].astype(np.float32)
-            if not first:
-                x = np.moveaxis(x, 1, -1)
-            pred = self.inferer.infer(self.predict, x, prop.data_format)
-            pred = pred[0] if first else np.moveaxis(pred[0], -1, 0)
-            case.set_image("model", image.new_image(pred, image.get_shape_format()))
-            name = os.path.basename(str(image.get_property("filename", "case")))
-            for m in self.metrics:
-                m.update(case, name)
-            if self.example is None:
-                self.example = self._slice_example(case, name, image.get_data(), pred)
-        results = {m.get_name(): m.get() for m in self.metrics}
-        for m in self.metrics:
-            m.write_report(self._report_dir(m))
-            per_class = getattr(m, "class_means", None)
-            if per_class:
-                results.update({f"{m.get_name()}_class{c}": v for c, v in per_class.items()})
+        results, self.example = validate(self.predict, self.valid_pipeline, self.inferer,
+                                         self.metrics, prop.data_format, self._report_dir)
         return results
 
     def _report_dir(self, metric: Any) -> str | None:
@@ -265,14 +202,6 @@ class Trainer:
         path = getattr(getattr(metric, "metric_list", None), "report_path", None) \
             or self.env.get("MMAR_EVAL_OUTPUT_PATH")
         return self.built.loaded.path_in_mmar(str(path)) if path else None
-
-    def _slice_example(self, case: Any, name: str, image: np.ndarray,
-                       pred: np.ndarray) -> SliceExample:
-        labels = pred.argmax(axis=0) if pred.shape[0] > 1 else (pred[0] > 0.5)
-        label = None
-        if self.valid_pipeline.label_field in case:
-            label = case.get_image(self.valid_pipeline.label_field).get_data()[0]
-        return SliceExample(name, image, label, labels.astype(np.uint8))
 
     # -- run -----------------------------------------------------------------------------
 

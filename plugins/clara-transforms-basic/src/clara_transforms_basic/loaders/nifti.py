@@ -6,16 +6,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from clara_core import ImageProperty, MedicalImage, MultiFieldTransformer, TransformContext
+from clara_core import ImageProperty, MedicalImage
+from clara_transforms_basic.loaders.base import FileLoader
 
 
-class LoadNifti(MultiFieldTransformer):
+class LoadNifti(FileLoader):
     """Load the NIfTI file named in each field as a ``DHW`` image (``DHWC`` for 4D files).
 
     Records file name, original shape, affine and voxel spacing as properties.
     ``as_canonical`` reorients to RAS+ first (nibabel's ``as_closest_canonical``).
 
     >>> import nibabel as nib, tempfile, os
+    >>> from clara_core import TransformContext
     >>> path = os.path.join(tempfile.mkdtemp(), "a.nii.gz")
     >>> nib.save(nib.Nifti1Image(np.ones((4, 5, 6), np.int16), np.diag([2.0, 2, 3, 1])), path)
     >>> img = LoadNifti(["image"]).transform(TransformContext({"image": path})).get_image("image")
@@ -25,25 +27,12 @@ class LoadNifti(MultiFieldTransformer):
 
     def __init__(self, fields: str | Sequence[str], dtype: str = "float32",
                  as_canonical: bool = False) -> None:
-        MultiFieldTransformer.__init__(self, fields)
-        try:
-            self._dtype = np.dtype(dtype)
-        except TypeError:
-            raise ValueError(f"Invalid value for argument `dtype` of LoadNifti: expected a NumPy "
-                             f"dtype name such as 'float32', received {dtype!r}.") from None
-        self.dtype = dtype
+        FileLoader.__init__(self, fields, dtype)
         self.as_canonical = as_canonical
 
-    def transform(self, transform_ctx: TransformContext) -> TransformContext:
-        for field in self.fields:
-            transform_ctx.set_image(field, self.load(transform_ctx[field]))
-        return transform_ctx
-
-    def load(self, file_name: str | bytes) -> MedicalImage:
+    def load(self, file_name: str) -> MedicalImage:
         import nibabel as nib
 
-        if isinstance(file_name, bytes):
-            file_name = file_name.decode("utf-8")
         try:
             nii = nib.load(file_name)
             if self.as_canonical:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
-from clara_core import ImageProperty, MedicalImage, MultiFieldTransformer, TransformContext
+from clara_core import ImageProperty, MedicalImage
+from clara_transforms_basic.loaders.base import FileLoader
 
 # SimpleITK's physical space is LPS; NIfTI affines (and LoadNifti's) are RAS.
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
-class LoadImage(MultiFieldTransformer):
+class LoadImage(FileLoader):
     """Load each field's file through SimpleITK as a ``DHW`` image (``DHWC`` with
     components), with the same axis order and geometry as :class:`LoadNifti`: the
     array is indexed (i, j, k) like nibabel's, ``spacing`` is per array axis and
@@ -20,6 +19,7 @@ class LoadImage(MultiFieldTransformer):
     are SimpleITK's own (LPS).
 
     >>> import nibabel as nib, tempfile, os
+    >>> from clara_core import TransformContext
     >>> path = os.path.join(tempfile.mkdtemp(), "a.nii.gz")
     >>> nib.save(nib.Nifti1Image(np.arange(24, dtype=np.int16).reshape(2, 3, 4),
     ...                          np.diag([2.0, 2, 3, 1])), path)
@@ -28,27 +28,11 @@ class LoadImage(MultiFieldTransformer):
     ((2, 3, 4), (2.0, 2.0, 3.0), 23)
     """
 
-    def __init__(self, fields: str | Sequence[str], dtype: str = "float32") -> None:
-        MultiFieldTransformer.__init__(self, fields)
-        try:
-            self._dtype = np.dtype(dtype)
-        except TypeError:
-            raise ValueError(f"Invalid value for argument `dtype` of LoadImage: expected a NumPy "
-                             f"dtype name such as 'float32', received {dtype!r}.") from None
-        self.dtype = dtype
-
-    def transform(self, transform_ctx: TransformContext) -> TransformContext:
-        for field in self.fields:
-            transform_ctx.set_image(field, self.load(transform_ctx[field]))
-        return transform_ctx
-
-    def load(self, file_name: str | bytes) -> MedicalImage:
+    def load(self, file_name: str) -> MedicalImage:
         import os
 
         import SimpleITK as sitk
 
-        if isinstance(file_name, bytes):
-            file_name = file_name.decode("utf-8")
         if not os.path.exists(file_name):
             raise FileNotFoundError(f"LoadImage: file not found: {file_name}")
         try:

@@ -1,0 +1,63 @@
+"""The compiled train step: loss (with deep supervision and the model's extra losses),
+gradients, the optimizer's update and the aux ops, reduced over all replicas."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from clara_core.components.build_ctx import BuildContext
+
+
+def main_output(outputs: Any) -> Any:
+    """The model's main output: deep-supervision outputs follow it, for the loss only."""
+    return outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+
+
+def make_train_step(strategy: Any, model: Any, loss_component: Any, optimizer: Any,
+                    model_component: Any, aux_ops: Sequence[Any],
+                    ctx: BuildContext) -> Callable[[Any, Any], Any]:
+    """A ``tf.function`` ``(images, labels) -> (mean loss, {aux tag: mean value})``."""
+    import tensorflow as tf
+
+    replicas = strategy.num_replicas_in_sync
+    scale_loss = getattr(optimizer, "scale_loss", None)  # LossScaleOptimizer under float16
+
+    def supervised_loss(outputs: Any, labels: Any) -> Any:
+        """The loss of the output, or of every deep-supervision output with weights
+        halving per level, normalised to sum to one (nnU-Net)."""
+        if not isinstance(outputs, (list, tuple)):
+            return tf.cast(loss_component.get_loss(outputs, labels, ctx), tf.float32)
+        weights = [0.5**i for i in range(len(outputs))]
+        total = tf.add_n([w * tf.cast(loss_component.get_loss(o, labels, ctx), tf.float32)
+                          for w, o in zip(weights, outputs, strict=True)])
+        return total / sum(weights)
+
+    def step(images: Any, labels: Any) -> Any:
+        with tf.GradientTape() as tape:
+            outputs = model(images, training=True)
+            loss = supervised_loss(outputs, labels)
+            loss += tf.cast(model_component.get_loss(), tf.float32)
+            if model.losses:
+                loss += tf.add_n([tf.cast(v, tf.float32) for v in model.losses])
+            scaled = loss / replicas
+            if scale_loss is not None:
+                scaled = scale_loss(scaled)
+        grads = tape.gradient(scaled, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        step_ctx = BuildContext(ctx)
+        step_ctx[BuildContext.KEY_PREDICTIONS] = main_output(outputs)
+        step_ctx[BuildContext.KEY_LABEL_INPUT] = labels
+        step_ctx[BuildContext.KEY_LOSS_VALUE] = loss
+        aux = {op.tag: tf.cast(op.get_value(step_ctx), tf.float32) for op in aux_ops}
+        return loss, aux
+
+    @tf.function  # type: ignore[untyped-decorator]
+    def distributed_step(images: Any, labels: Any) -> Any:
+        per_replica = strategy.run(step, args=(images, labels))
+        return strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None)
+
+    return distributed_step  # type: ignore[no-any-return]
+
+
+__all__ = ["main_output", "make_train_step"]

@@ -1,0 +1,53 @@
+"""Validation: infer every case of the validation pipeline, update the metrics, write
+their reports, and keep the first case for the end-of-run picture."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from clara_core.workflow.report import SliceExample
+
+
+def validate(predict: Callable[[Any], Any], pipeline: Any, inferer: Any,
+             metrics: Sequence[Any], data_format: str,
+             report_dir: Callable[[Any], str | None]) -> tuple[dict[str, float],
+                                                             SliceExample | None]:
+    """``({metric: value, metric_classN: value}, first case)`` over the pipeline's cases."""
+    first = data_format == "channels_first"
+    for m in metrics:
+        m.reset()
+    example = None
+    for case in pipeline.cases():
+        image = case.get_image(pipeline.image_field)
+        x = image.get_data()[None].astype(np.float32)
+        if not first:
+            x = np.moveaxis(x, 1, -1)
+        pred = inferer.infer(predict, x, data_format)
+        pred = pred[0] if first else np.moveaxis(pred[0], -1, 0)
+        case.set_image("model", image.new_image(pred, image.get_shape_format()))
+        name = os.path.basename(str(image.get_property("filename", "case")))
+        for m in metrics:
+            m.update(case, name)
+        if example is None:
+            example = slice_example(case, pipeline.label_field, name, image.get_data(), pred)
+    results = {m.get_name(): m.get() for m in metrics}
+    for m in metrics:
+        m.write_report(report_dir(m))
+        per_class = getattr(m, "class_means", None)
+        if per_class:
+            results.update({f"{m.get_name()}_class{c}": v for c, v in per_class.items()})
+    return results, example
+
+
+def slice_example(case: Any, label_field: str, name: str, image: np.ndarray,
+                  pred: np.ndarray) -> SliceExample:
+    labels = pred.argmax(axis=0) if pred.shape[0] > 1 else (pred[0] > 0.5)
+    label = case.get_image(label_field).get_data()[0] if label_field in case else None
+    return SliceExample(name, image, label, labels.astype(np.uint8))
+
+
+__all__ = ["slice_example", "validate"]
