@@ -1,4 +1,4 @@
-"""Every ``python`` block of the BYOC guide runs, page by page, in order."""
+"""Every ``python`` block of the BYOC guide and the data page runs, page by page, in order."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-PAGES = sorted((REPO / "docs" / "byoc").glob("*.md"))
+PAGES = sorted((REPO / "docs" / "byoc").glob("*.md")) + [REPO / "docs" / "data.md"]
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from clara_transforms_basic.crop import CropByPosNegRatio
 from clara_transforms_basic.flip import RandomSpatialFlip
 from clara_transforms_basic.intensity import RandomShiftIntensity
@@ -65,3 +66,156 @@ def test_crops_centre_on_foreground_at_the_asked_ratio(tmp_path):
     labels = [lab for e in range(3) for _, lab in p.batches(e)]
     # centred on a foreground voxel: the crop's centre voxel is foreground
     assert all(lab[i, 0, 2, 2, 2] == 1 for lab in labels for i in range(lab.shape[0]))
+
+
+# -- smart cache, disk cache ----------------------------------------------------------
+
+def counting(p):
+    """Count how often the pipeline runs the deterministic prefix, per case."""
+    runs = {}
+    original = p._prefix.__func__
+
+    def wrapped(self, index):
+        if index not in self._cached and index not in self.bad_cases:
+            runs[index] = runs.get(index, 0) + 1
+        return original(self, index)
+
+    p._prefix = wrapped.__get__(p)
+    return runs
+
+
+def test_smart_cache_swaps_a_fraction_of_cases_per_epoch(tmp_path):
+    from clara_core.data.segmentation import SegmentationImagePipelineWithCache
+
+    folder = data(tmp_path, cases=8)
+    p = SegmentationImagePipelineWithCache("dataset.json", num_cache_objects=4,
+                                           replace_percent=0.5, output_batch_size=1)
+    p.set_root(str(folder))
+    p.set_transforms([LoadNifti(fields=["image", "label"]),
+                      ConvertToChannelsFirst(fields=["image", "label"])])
+    runs = counting(p)
+    seen = []
+    for e in range(4):
+        images = [im for im, _ in p.batches(e)]
+        assert len(images) == 4  # an epoch is the cache's cases
+        seen.append(set(p.epoch_cases(e)))
+        assert len(p._cached) <= 6  # this epoch's 4 and the next epoch's 2 replacements
+    assert seen == [{0, 1, 2, 3}, {2, 3, 4, 5}, {4, 5, 6, 7}, {6, 7, 0, 1}]
+    p._loader.join()
+    # cases 0-3 were evicted after epochs 0 and 1 and loaded again in the background, 0
+    # and 1 for epoch 3 and 2 and 3 for epoch 4 during epoch 3; none twice while held
+    assert runs == {0: 2, 1: 2, 2: 2, 3: 2, 4: 1, 5: 1, 6: 1, 7: 1}
+
+
+def test_disk_cache_is_reused_by_the_next_run_and_follows_the_chain(tmp_path):
+    folder = data(tmp_path, cases=3)
+
+    def make(offset):
+        from clara_transforms_basic.intensity import ScaleShiftIntensity
+
+        p = SegmentationImagePipeline("dataset.json", cache_dir="cache", output_batch_size=1,
+                                      shuffle=False)
+        p.set_root(str(folder))
+        p.set_transforms([LoadNifti(fields=["image", "label"]),
+                          ConvertToChannelsFirst(fields=["image", "label"]),
+                          ScaleShiftIntensity("image", shift=offset)])
+        return p
+
+    first = [im for im, _ in make(0.0).batches(0)]
+    cached = sorted((folder / "cache").iterdir())
+    assert len(cached) == 3 and all((d / "image.npy").exists() for d in cached)
+    again = make(0.0)
+    runs = counting(again)
+    second = [im for im, _ in again.batches(0)]
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    array = again._cached[0].get_image("image").get_data()
+    while not isinstance(array, np.memmap) and array.base is not None:
+        array = array.base
+    assert isinstance(array, np.memmap)  # read from the file, not held in memory
+    assert runs == {0: 1, 1: 1, 2: 1}  # loaded from disk, not recomputed: no new folders
+    assert len(list((folder / "cache").iterdir())) == 3
+    shifted = [im for im, _ in make(1.0).batches(0)]  # another chain: another key
+    assert len(list((folder / "cache").iterdir())) == 6
+    np.testing.assert_allclose(shifted[0], first[0] + 1.0, rtol=1e-6)
+
+
+# -- bad cases ---------------------------------------------------------------------------
+
+def bad_corpus(folder):
+    """Good cases plus one truncated gzip, one image/label shape mismatch, one NaN."""
+    import nibabel as nib
+
+    items = [make_case(folder, s) for s in range(3)]
+    good = (folder / "image0.nii.gz").read_bytes()
+    (folder / "truncated.nii.gz").write_bytes(good[: len(good) // 2])
+    items.append({"image": "truncated.nii.gz", "label": "label0.nii.gz"})
+    nib.save(nib.Nifti1Image(np.zeros((20, 20, 18), np.uint8), np.eye(4)),
+             folder / "short_label.nii.gz")
+    items.append({"image": "image1.nii.gz", "label": "short_label.nii.gz"})
+    nan = np.ones((20, 20, 20), np.float32)
+    nan[3, 4, 5] = np.nan
+    nib.save(nib.Nifti1Image(nan, np.eye(4)), folder / "nan.nii.gz")
+    items.append({"image": "nan.nii.gz", "label": "label2.nii.gz"})
+    (folder / "dataset.json").write_text(json.dumps({"training": items}))
+    return folder
+
+
+def bad_pipeline(folder, **kw):
+    p = SegmentationImagePipeline("dataset.json", output_batch_size=1, shuffle=False, **kw)
+    p.set_root(str(folder))
+    p.set_transforms([LoadNifti(fields=["image", "label"]),
+                      ConvertToChannelsFirst(fields=["image", "label"])])
+    return p
+
+
+@pytest.mark.parametrize("index, message", [
+    (3, r"LoadNifti failed on case .*truncated.nii.gz.*cannot read .*truncated.nii.gz"),
+    (4, r"image spatial shape \(20, 20, 20\) and label spatial shape \(20, 20, 18\) differ "
+        r"after ConvertToChannelsFirst"),
+    (5, r"nan.nii.gz.*field 'image' has 1 NaN/infinite value\(s\) after ConvertToChannelsFirst"),
+])
+def test_each_bad_case_stops_the_run_naming_file_and_transform(tmp_path, index, message):
+    from clara_core.data.chain import CaseError
+
+    p = bad_pipeline(bad_corpus(tmp_path))
+    with pytest.raises(CaseError, match=message):
+        p._prefix(index)
+
+
+def test_skip_bad_cases_trains_on_the_rest_and_lists_them(tmp_path):
+    p = bad_pipeline(bad_corpus(tmp_path), skip_bad_cases=True, num_workers=2)
+    assert len(list(p.batches(0))) == 3
+    report = p.bad_case_report()
+    assert [line.split(":")[0] for line in report] == ["case 3", "case 4", "case 5"]
+    assert "truncated.nii.gz" in report[0] and "short_label" in report[1]
+    assert len(list(p.batches(1))) == 3  # known bad cases are not read again
+
+
+def test_the_first_bad_case_stops_batches_with_its_error(tmp_path):
+    from clara_core.data.chain import CaseError
+
+    p = bad_pipeline(bad_corpus(tmp_path), num_workers=2)
+    with pytest.raises(CaseError, match="truncated.nii.gz"):
+        list(p.batches(0))
+
+
+# -- classification ----------------------------------------------------------------------
+
+def test_classification_pipeline_batches_images_with_class_labels(tmp_path):
+    from clara_core.data.classification import ClassificationImagePipeline
+
+    items = [make_case(tmp_path, s) for s in range(4)]
+    (tmp_path / "dataset.json").write_text(json.dumps({"training": [
+        {"image": it["image"], "label": s % 3} for s, it in enumerate(items)]}))
+    p = ClassificationImagePipeline("dataset.json", output_batch_size=2, num_classes=3,
+                                    shuffle=False)
+    p.set_root(str(tmp_path))
+    p.set_transforms([LoadNifti(fields="image"), ConvertToChannelsFirst(fields="image")])
+    batches = list(p.batches(0))
+    assert [b[0].shape for b in batches] == [(2, 1, 20, 20, 20)] * 2
+    np.testing.assert_array_equal(np.concatenate([b[1] for b in batches]),
+                                  np.eye(3)[[0, 1, 2, 0]])
+    prop = p.get_data_property()
+    assert (prop.num_channels, prop.num_label_channels, prop.crop_shape) == (1, 3, (20, 20, 20))
+    ds = p.get_dataset(0)
+    assert [tuple(t.shape) for t in next(iter(ds))] == [(2, 1, 20, 20, 20), (2, 3)]

@@ -189,3 +189,20 @@ def test_segresnet_with_vae_branch_trains_on_a_fixed_input_shape(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     rows = records(root / "models")
     assert len(rows) == 2 and all(np.isfinite(r["loss"]) for r in rows)
+
+
+def test_a_corrupt_case_stops_training_by_name_or_is_skipped_and_listed(tmp_path):
+    root = make_train_mmar(tmp_path, epochs=1)
+    path = root / "data" / "image1.nii.gz"
+    path.write_bytes(path.read_bytes()[:300])  # a truncated gzip
+    out = run_clara("train", "-m", str(root), "--no-progress")
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "Transform LoadNifti failed on case" in out.stderr
+    assert "image1.nii.gz" in out.stderr and "skip_bad_cases" in out.stderr
+    assert "Traceback" not in out.stderr
+    out = run_clara("train", "-m", str(root), "--no-progress",
+                    "--set", "train.image_pipeline.args.skip_bad_cases=true")
+    assert out.returncode == 0, out.stdout + out.stderr
+    text = out.stdout + out.stderr
+    assert "skipped 1 bad training case(s)" in text and "image1.nii.gz" in text
+    assert (root / "models" / "model_final.keras").exists()

@@ -74,11 +74,12 @@ def make_train_mmar(root: Path, cases: int = 4, **overrides: Any) -> Path:
 
 
 def poison_image(root: Path, case: int = 0) -> None:
-    """Put NaN into one training image, as a corrupt scan would."""
+    """Put finite values near float32's limit into one training image, as a corrupt scan
+    would: they pass the pipeline's NaN check but overflow the network to NaN."""
     path = root / "data" / f"image{case}.nii.gz"
     img = nib.load(path)
     data = np.asarray(img.dataobj, dtype=np.float32)
-    data[5:10, 5:10, 5:10] = np.nan
+    data[5:10, 5:10, 5:10] = 3e38
     nib.save(nib.Nifti1Image(data, img.affine), path)
 
 

@@ -3,36 +3,129 @@ import tempfile
 
 import nibabel as nib
 import numpy as np
-from clara_transforms_basic.crop import CropByPosNegRatio
-from clara_transforms_basic.flip import RandomSpatialFlip
-from clara_transforms_basic.intensity import RandomShiftIntensity, ScaleIntensityRange
-from clara_transforms_basic.layout import ConvertToChannelsFirst
-from clara_transforms_basic.loaders.nifti import LoadNifti
+import scipy.io
+import SimpleITK as sitk
+from clara_transforms_basic import (
+    crop,
+    crop_fixed,
+    flip,
+    intensity,
+    label,
+    layout,
+    orientation,
+    resample,
+    warp,
+)
+from clara_transforms_basic.loaders import arrays, nifti
+from clara_transforms_basic.loaders import sitk as sitk_loaders
+from clara_transforms_basic.loaders.sitk import kept_locale
 
-from clara_core import TransformContext
+from clara_core import MedicalImage, TransformContext
 from clara_core.testing import default_sample, parametrize_with_checks
+
+WRITERS = {
+    nifti.LoadNifti: ("nii.gz", lambda p: nib.save(
+        nib.Nifti1Image(np.arange(60, dtype=np.int16).reshape(3, 4, 5), np.eye(4)), p)),
+    sitk_loaders.LoadImage: ("mha", lambda p: sitk.WriteImage(
+        sitk.GetImageFromArray(np.arange(60, dtype=np.int16).reshape(3, 4, 5)), p)),
+    sitk_loaders.LoadPng: ("png", lambda p: sitk.WriteImage(
+        sitk.GetImageFromArray(np.arange(12, dtype=np.uint8).reshape(3, 4)), p)),
+    sitk_loaders.LoadJpg: ("jpg", lambda p: sitk.WriteImage(
+        sitk.GetImageFromArray(np.full((8, 8), 100, dtype=np.uint8)), p)),
+    arrays.LoadNumpy: ("npy", lambda p: np.save(p, np.ones((3, 4, 5)))),
+    arrays.LoadMat: ("mat", lambda p: scipy.io.savemat(p, {"v": np.ones((3, 4, 5))})),
+}
+
+
+def _dicom_folder(folder):
+    """A 3-slice CT series written by SimpleITK (GDCM)."""
+    with kept_locale():
+        return _write_series(folder)
+
+
+def _write_series(folder):
+    volume = sitk.GetImageFromArray(np.arange(48, dtype=np.int16).reshape(3, 4, 4))
+    volume.SetSpacing((0.8, 0.8, 2.5))
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    for k in range(3):
+        slice_ = volume[:, :, k]
+        for tag, value in (("0008|0060", "CT"), ("0020|000e", "1.2.826.0.1.3680043.2.1125.1"),
+                           ("0020|0032", f"0\\0\\{2.5 * k}"), ("0020|0013", str(k)),
+                           ("0020|0037", "1\\0\\0\\0\\1\\0"), ("0028|0030", "0.8\\0.8")):
+            slice_.SetMetaData(tag, value)
+        writer.SetFileName(os.path.join(folder, f"{k}.dcm"))
+        writer.Execute(slice_)
+    return folder
 
 
 def sample(component):
-    if isinstance(component, LoadNifti):
-        folder = tempfile.mkdtemp()
+    folder = tempfile.mkdtemp()
+    if isinstance(component, sitk_loaders.LoadDicomSeries):
+        return TransformContext({f: _dicom_folder(tempfile.mkdtemp()) for f in component.fields})
+    for cls, (ext, write) in WRITERS.items():
+        if type(component) is cls:
+            ctx = TransformContext()
+            for field in component.fields:
+                path = os.path.join(folder, f"{field}.{ext}")
+                write(path)
+                ctx[field] = path
+            return ctx
+    if isinstance(component, warp.RandomRotate2D):
         ctx = TransformContext()
-        for field in component.fields:
-            path = os.path.join(folder, f"{field}.nii.gz")
-            nib.save(nib.Nifti1Image(np.arange(60, dtype=np.int16).reshape(3, 4, 5), np.eye(4)),
-                     path)
-            ctx[field] = path
+        rng = np.random.default_rng(0)
+        ctx.set_image("image", MedicalImage(rng.normal(size=(1, 16, 16)), "CHW"))
+        ctx.set_image("label", MedicalImage((rng.random((1, 16, 16)) > 0.5) * 1.0, "CHW"))
+        return ctx
+    if isinstance(component, layout.ConvertToChannelsFirst):
+        ctx = TransformContext()
+        ctx.set_image("image", MedicalImage(np.zeros((6, 7, 8)), "DHW", {"affine": np.eye(4)}))
         return ctx
     return default_sample(component)
 
 
 COMPONENTS = [
-    LoadNifti(["image", "label"]),
-    ConvertToChannelsFirst(["image"]),
-    ScaleIntensityRange("image", a_min=-1.0, a_max=1.0, clip=True),
-    CropByPosNegRatio(size=[8, 8, 8], num_samples=2),
-    RandomSpatialFlip(["image", "label"]),
-    RandomShiftIntensity(["image"], offset=0.2, probability=0.5),
+    nifti.LoadNifti(["image", "label"]),
+    sitk_loaders.LoadImage("image"),
+    sitk_loaders.LoadDicomSeries("image"),
+    sitk_loaders.LoadPng("image"),
+    sitk_loaders.LoadJpg("image"),
+    arrays.LoadNumpy("image", shape="DHW"),
+    arrays.LoadMat("image", shape="DHW"),
+    layout.ConvertToChannelsFirst(["image"]),
+    layout.RepeatChannel("image", repeat=3),
+    layout.SplitAcrossChannels("image"),
+    orientation.Orientation(["image", "label"], axcodes="RAS"),
+    resample.ScaleByResolution("image", target_resolution=[2.0, 2.0, 2.0]),
+    resample.ScaleBySpacing("label", target_spacing=1.0, is_label=True),
+    resample.ScaleToShape(["image"], target_shape=[8, 12, 10]),
+    resample.ScaleByFactor("image", factor=0.5),
+    crop.CropByPosNegRatio(size=[8, 8, 8], num_samples=2),
+    crop.CropByPosNegRatio(size=[8, 8, 8], num_samples=1),
+    crop.FastCropByPosNegRatio(size=[8, 8, 8], batch_size=2),
+    crop_fixed.CropForegroundObject(["image", "label"], margin=2),
+    crop_fixed.CropFixedSizeRandomCenter(["image", "label"], size=[8, 10, 12]),
+    crop_fixed.CropSubVolumeCenter(["image", "label"], size=[8, 8, 20]),
+    crop_fixed.SymmetricPadderDiv(["image", "label"], size_div=[8, 8, 24]),
+    intensity.ScaleIntensityRange("image", a_min=-1.0, a_max=1.0, clip=True),
+    intensity.ScaleShiftIntensity("image", scale=2.0, shift=0.5),
+    intensity.ScaleIntensityOscillation("image", magnitude=0.2),
+    intensity.NormalizeNonzeroIntensities("image"),
+    intensity.CenterData("image"),
+    intensity.AdjustContrast("image", gamma=1.5),
+    intensity.ThresholdValues("image", threshold=0.0),
+    intensity.RandomShiftIntensity(["image"], offset=0.2, probability=0.5),
+    intensity.AddGaussianNoise("image", probability=0.5, variance=0.05),
+    intensity.RandomGaussianSmooth("image", probability=0.5),
+    intensity.RandomMRBiasField("image", probability=0.5),
+    flip.RandomSpatialFlip(["image", "label"]),
+    flip.RandomAxisFlip(["image", "label"], probability=0.7),
+    warp.RandomZoom("image", "label", lower_limits=0.8, upper_limits=1.3, probability=0.8),
+    warp.RandomRotate2D("image", "label", angle=30, probability=0.8),
+    warp.RandomRotate3D("image", "label", angle=[10, 10, 30], probability=0.8),
+    label.ConvertToMultiChannelBasedOnLabel("label", labels=[1]),
+    label.ArgmaxAcrossChannels("label"),
+    label.KeepLargestCC("label", connectivity=1),
 ]
 
 

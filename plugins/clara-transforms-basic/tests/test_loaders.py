@@ -67,3 +67,108 @@ def mha_sample(loader):
 
 
 test_conformance = conformance_tests([LoadImage(["image"])], sample=mha_sample)
+
+
+# -- DICOM series ----------------------------------------------------------------
+
+def _series_from(folder, source, positions):
+    """Copies of one pydicom test slice, moved to ``positions`` along z, as one series."""
+    import pydicom
+
+    for k, z in enumerate(positions):
+        ds = pydicom.dcmread(source)
+        ds.ImagePositionPatient = [ds.ImagePositionPatient[0], ds.ImagePositionPatient[1], z]
+        ds.InstanceNumber = k + 1
+        ds.SOPInstanceUID = f"{ds.SOPInstanceUID}.{k + 1}"
+        arr = ds.pixel_array.copy()
+        arr[0, 0] = k  # tells the slices apart
+        ds.PixelData = arr.tobytes()
+        ds.save_as(os.path.join(folder, f"slice{len(positions) - k}.dcm"))  # names unsorted
+    return folder
+
+
+def test_dicom_series_geometry_matches_pydicom(tmp_path):
+    import pydicom
+    from clara_transforms_basic.loaders.sitk import LoadDicomSeries
+    from pydicom.data import get_testdata_file
+
+    source = get_testdata_file("CT_small.dcm")
+    ref = pydicom.dcmread(source)
+    z0 = float(ref.ImagePositionPatient[2])
+    folder = _series_from(str(tmp_path), source, [z0, z0 + 2.5, z0 + 5.0, z0 + 7.5])
+    img = load(LoadDicomSeries("image"), folder)
+    assert img.get_data().shape == (ref.Columns, ref.Rows, 4)
+    # slices sorted by position, whatever the file names; values through the modality LUT
+    from pydicom.pixels import apply_modality_lut
+    np.testing.assert_allclose(img.get_data()[0, 0, :],
+                               apply_modality_lut(np.arange(4), ref), atol=1e-3)
+    np.testing.assert_allclose(img.get_property("spacing"),
+                               [*map(float, ref.PixelSpacing), 2.5], rtol=1e-5)
+    # voxel (0, 0, 0) sits at ImagePositionPatient, in RAS (DICOM is LPS)
+    lps = np.array(ref.ImagePositionPatient, float)
+    np.testing.assert_allclose(img.get_property("affine")[:3, 3], lps * [-1, -1, 1], atol=1e-4)
+    expected = apply_modality_lut(ref.pixel_array, ref).T
+    np.testing.assert_allclose(img.get_data()[1:, 1:, 3], expected[1:, 1:], atol=1e-3)
+    assert img.get_property("num_slices") == 4
+
+
+def test_dicom_series_errors_name_the_folder(tmp_path):
+    from clara_transforms_basic.loaders.sitk import LoadDicomSeries
+
+    (tmp_path / "notes.txt").write_text("no dicom here")
+    with pytest.raises(ValueError, match=f"no DICOM series in {tmp_path}"):
+        load(LoadDicomSeries("image"), tmp_path)
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        load(LoadDicomSeries("image"), tmp_path / "notes.txt")
+
+
+# -- 2D and array files ------------------------------------------------------------
+
+def test_png_and_jpg_grey_and_colour(tmp_path):
+    from clara_transforms_basic.loaders.sitk import LoadJpg, LoadPng
+
+    rgb = np.random.default_rng(0).integers(0, 255, (5, 7, 3), dtype=np.uint8)
+    sitk.WriteImage(sitk.GetImageFromArray(rgb, isVector=True), str(tmp_path / "c.png"))
+    img = load(LoadPng("image"), tmp_path / "c.png")
+    assert str(img.get_shape_format()) == "HWC"
+    np.testing.assert_array_equal(img.get_data(), rgb)
+    grey = np.full((6, 4), 128, np.uint8)
+    sitk.WriteImage(sitk.GetImageFromArray(grey), str(tmp_path / "g.jpg"))
+    img = load(LoadJpg("image"), tmp_path / "g.jpg")
+    assert str(img.get_shape_format()) == "HW" and img.get_data().shape == (6, 4)
+    assert abs(float(img.get_data().mean()) - 128) < 2  # lossy
+    with pytest.raises(ValueError, match="not a .png file"):
+        load(LoadPng("image"), tmp_path / "g.jpg")
+
+
+def test_numpy_and_mat_loaders(tmp_path):
+    import scipy.io
+    from clara_transforms_basic.loaders.arrays import LoadMat, LoadNumpy
+
+    vol = np.arange(24, dtype=np.int16).reshape(2, 3, 4)
+    np.savez(tmp_path / "a.npz", image=vol, other=vol)
+    img = load(LoadNumpy("image", shape="DHW", key="image"), tmp_path / "a.npz")
+    np.testing.assert_array_equal(img.get_data(), vol)
+    with pytest.raises(ValueError, match="choose one with `key`"):
+        load(LoadNumpy("image", shape="DHW"), tmp_path / "a.npz")
+    np.save(tmp_path / "b.npy", vol)
+    with pytest.raises(ValueError, match=r"b.npy holds an array of shape \(2, 3, 4\).*CDHW"):
+        load(LoadNumpy("image", shape="CDHW"), tmp_path / "b.npy")
+    scipy.io.savemat(tmp_path / "c.mat", {"vol": vol})
+    np.testing.assert_array_equal(load(LoadMat("image", shape="DHW"), tmp_path / "c.mat")
+                                  .get_data(), vol)
+    (tmp_path / "d.mat").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="d.mat as a MATLAB file"):
+        load(LoadMat("image", shape="DHW"), tmp_path / "d.mat")
+
+
+def test_reading_dicom_leaves_the_locale_alone(tmp_path):
+    import locale
+
+    from clara_transforms_basic.loaders.sitk import LoadDicomSeries
+    from pydicom.data import get_testdata_file
+
+    before = locale.getpreferredencoding(False)
+    folder = _series_from(str(tmp_path), get_testdata_file("CT_small.dcm"), [0.0, 2.0])
+    load(LoadDicomSeries("image"), folder)
+    assert locale.getpreferredencoding(False) == before  # GDCM would set "C": ASCII files

@@ -87,3 +87,78 @@ def test_random_shift_intensity_probability_zero_is_identity_and_one_shifts_ever
     assert all(np.all(a == 0) for a in run(0.0))
     a, b = run(1.0)
     assert np.array_equal(a, b) and a[0, 0, 0] != 0 and a.dtype == np.float32
+
+
+# -- geometry: the affine follows the data --------------------------------------------
+
+from clara_transforms_basic import crop_fixed, flip, orientation, resample, warp  # noqa: E402
+
+OBLIQUE = np.array([[0.0, 0.0, 2.0, -40.0], [0.0, -1.5, 0.0, 30.0],
+                    [1.2, 0.0, 0.3, -20.0], [0.0, 0.0, 0.0, 1.0]])
+WEIGHTS = np.array([1.0, -2.0, 3.0])
+
+
+def _world_coded(shape=(20, 18, 16), affine=OBLIQUE):
+    """An image whose value at each voxel is a linear function of its world position."""
+    index = np.stack(np.meshgrid(*[np.arange(n) for n in shape], indexing="ij"), -1)
+    world = index @ affine[:3, :3].T + affine[:3, 3]
+    data = (world @ WEIGHTS)[None].astype(np.float64)
+    return MedicalImage(data, "CDHW", {"affine": affine.copy(),
+                                       "spacing": tuple(np.linalg.norm(affine[:3, :3], axis=0))})
+
+
+@pytest.mark.parametrize("transform", [
+    crop_fixed.CropFixedSizeRandomCenter("image", size=[9, 8, 7]),
+    crop_fixed.CropSubVolumeCenter("image", size=[10, 10, 10]),
+    flip.RandomAxisFlip("image", probability=1.0),
+    flip.RandomSpatialFlip("image", probability=0.7),
+    orientation.Orientation("image", axcodes="LPI"),
+    orientation.Orientation("image", axcodes="RAS"),
+    resample.ScaleByResolution("image", target_resolution=[1.0, 1.0, 1.0]),
+    resample.ScaleToShape("image", target_shape=[11, 13, 7]),
+    warp.RandomZoom("image", None, lower_limits=0.7, upper_limits=1.4, probability=1.0),
+    warp.RandomRotate3D("image", None, angle=[20, 10, 30], probability=1.0),
+], ids=lambda t: type(t).__name__)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_each_voxel_keeps_its_world_position(transform, seed):
+    transform.set_random_state(seed)
+    ctx = TransformContext()
+    ctx.set_image("image", _world_coded())
+    out = transform.transform(ctx).get_image("image")
+    affine, data = out.get_property("affine"), out.get_data()[0]
+    index = np.stack(np.meshgrid(*[np.arange(n) for n in data.shape], indexing="ij"), -1)
+    expected = (index @ affine[:3, :3].T + affine[:3, 3]) @ WEIGHTS
+    inner = tuple(slice(2, n - 2) for n in data.shape)  # interpolation meets padding at edges
+    valid = data[inner] != 0
+    assert valid.mean() > 0.5
+    np.testing.assert_allclose(data[inner][valid], expected[inner][valid], atol=1e-3)
+
+
+def test_orientation_matches_nibabel_canonical():
+    import os
+
+    from clara_transforms_basic.loaders.nifti import LoadNifti
+    from nibabel.testing import data_path
+
+    path = os.path.join(data_path, "reoriented_anat_moved.nii")
+    ctx = LoadNifti("image").transform(TransformContext({"image": path}))
+    out = orientation.Orientation("image", "RAS").transform(ctx).get_image("image")
+    canonical = nib.as_closest_canonical(nib.load(path))
+    np.testing.assert_allclose(out.get_property("affine"), canonical.affine, atol=1e-5)
+    np.testing.assert_array_equal(out.get_data(), canonical.get_fdata(dtype=np.float32))
+
+
+def test_resample_label_keeps_values_and_position():
+    lab = np.zeros((1, 30, 30, 10), np.float32)
+    lab[0, 10:16, 12:20, 4:7] = 2
+    affine = np.diag([1.0, 1.0, 3.0, 1.0])
+    ctx = TransformContext()
+    ctx.set_image("label", MedicalImage(lab, "CDHW", {"affine": affine, "spacing": (1, 1, 3)}))
+    out = resample.ScaleByResolution("label", [1.5, 1.5, 1.5], is_label=True).transform(ctx)
+    res = out.get_image("label")
+    assert res.get_data().shape == (1, 20, 20, 20)
+    assert sorted(np.unique(res.get_data()).tolist()) == [0.0, 2.0]
+    def world_centre(img):
+        idx = np.argwhere(img.get_data()[0] > 0).mean(0)
+        return img.get_property("affine")[:3, :3] @ idx + img.get_property("affine")[:3, 3]
+    np.testing.assert_allclose(world_centre(res), [12.5, 15.5, 15.0], atol=0.8)  # 1 x 1 x 3 mm

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 
 from clara_core.components.transform import Transformer
+from clara_core.errors import ClaraError
+from clara_core.image.medical_image import MedicalImage
 from clara_core.image.transform_ctx import TransformContext
 
 
@@ -28,21 +30,74 @@ def split_chain(transforms: Sequence[Transformer]) -> tuple[list[Transformer], l
     return list(transforms), []
 
 
+class CaseError(ClaraError, RuntimeError):
+    """A case that cannot go through the chain: names the files and the transform."""
+
+
+def _files(ctx: TransformContext) -> dict[str, str]:
+    """The file names of a case, from the datalist's strings or the images' properties."""
+    out = {}
+    for k, v in ctx.items():
+        if isinstance(v, str):
+            out[k] = v
+        elif isinstance(v, MedicalImage) and v.get_property("filename"):
+            out[k] = str(v.get_property("filename"))
+    return out
+
+
 def run_transforms(transforms: Sequence[Transformer], ctx: TransformContext) -> TransformContext:
     """Apply ``transforms`` in order; an error names the transform and the case's files."""
     for t in transforms:
         try:
             ctx = t.transform(ctx)
         except Exception as exc:
-            files = {k: v for k, v in ctx.items() if isinstance(v, str)}
-            raise RuntimeError(
-                f"Transform {type(t).__name__} failed on case {files}: "
+            raise CaseError(
+                f"Transform {type(t).__name__} failed on case {_files(ctx)}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
         if not isinstance(ctx, TransformContext):
             raise TypeError(f"{type(t).__name__}.transform() returned {type(ctx).__name__}; it "
                             "must return the TransformContext it was given.")
     return ctx
+
+
+def check_case(ctx: TransformContext, image_field: str, label_field: str,
+               transforms: Sequence[Transformer]) -> None:
+    """Stop a bad case early: NaN or infinite values, or an image and a label that are
+    not on the same grid, named with the files and the last transform that ran.
+
+    >>> ctx = TransformContext()
+    >>> ctx.set_image("image", MedicalImage(np.array([[1.0, np.nan]]), "HW", {"filename": "a.nii"}))
+    >>> check_case(ctx, "image", "label", [])
+    Traceback (most recent call last):
+    ...
+    clara_core.data.chain.CaseError: Case {'image': 'a.nii'}: field 'image' has 1 NaN/infinite value(s) after the datalist's raw values; fix the file or add a transform that replaces them.
+    """
+    after = type(transforms[-1]).__name__ if transforms else "the datalist's raw values"
+    images = {f: ctx[f] for f in (image_field, label_field)
+              if f in ctx and isinstance(ctx[f], MedicalImage)}
+    for field, img in images.items():
+        data = img.get_data()
+        if np.issubdtype(data.dtype, np.floating) and not np.isfinite(data).all():
+            bad = int(np.size(data) - np.count_nonzero(np.isfinite(data)))
+            raise CaseError(f"Case {_files(ctx)}: field {field!r} has {bad} NaN/infinite "
+                            f"value(s) after {after}; fix the file or add a transform that "
+                            "replaces them.")
+    if len(images) == 2:
+        image, label = images[image_field], images[label_field]
+        def grid(img: MedicalImage) -> tuple[int, ...]:
+            fmt = img.get_shape_format()
+            return tuple(img.get_data().shape[a] for a in fmt.get_spatial_axes())
+        if grid(image) != grid(label):
+            raise CaseError(f"Case {_files(ctx)}: image spatial shape {grid(image)} and label "
+                            f"spatial shape {grid(label)} differ after {after}; the label "
+                            "must be drawn on the image's grid (resample one onto the other).")
+        a, b = image.get_property("affine"), label.get_property("affine")
+        if a is not None and b is not None and np.shape(a) == np.shape(b) \
+                and not np.allclose(a, b, atol=1e-3):
+            raise CaseError(f"Case {_files(ctx)}: image and label have the same shape but "
+                            f"different affines after {after} (image {np.round(a, 3).tolist()}, "
+                            f"label {np.round(b, 3).tolist()}); they are not aligned.")
 
 
 class SeededSuffix:
@@ -64,14 +119,16 @@ class SeededSuffix:
 
 
 def unbatch_samples(ctx: TransformContext, fields: Sequence[str]) -> list[dict[str, Any]]:
-    """Split a case into samples: fields with a batch axis (``N...``) give one sample each."""
-    images = {f: ctx.get_image(f) for f in fields}
-    counts = {img.get_data().shape[0] for img in images.values()
-              if img.get_shape_format().is_batched()}
+    """Split a case into samples: fields with a batch axis (``N...``) give one sample each;
+    fields that are not images (a class label) are repeated as arrays."""
+    arrays = {f: ctx[f].get_data() if isinstance(ctx[f], MedicalImage) else
+              np.asarray(ctx[f], dtype=np.float32).reshape(-1) for f in fields}
+    batched = {f for f in fields
+               if isinstance(ctx[f], MedicalImage) and ctx[f].get_shape_format().is_batched()}
+    counts = {arrays[f].shape[0] for f in batched}
     if not counts:
-        return [{f: img.get_data() for f, img in images.items()}]
+        return [arrays]
     if len(counts) > 1:
         raise ValueError(f"Fields {list(fields)} have different batch sizes {sorted(counts)}.")
     n = counts.pop()
-    return [{f: img.get_data()[i] if img.get_shape_format().is_batched() else img.get_data()
-             for f, img in images.items()} for i in range(n)]
+    return [{f: a[i] if f in batched else a for f, a in arrays.items()} for i in range(n)]

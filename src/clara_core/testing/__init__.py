@@ -12,6 +12,8 @@ turns them into one readable test per (component, check), after scikit-learn's
 """
 
 from clara_core.testing.checks import (
+    check_bad_input_clear_error,
+    check_geometry_consistent,
     check_get_config_roundtrip,
     check_is_deterministic_honest,
     check_loss_contract,
@@ -20,6 +22,8 @@ from clara_core.testing.checks import (
     check_model_output_shape,
     check_model_save_reload,
     check_name_resolves,
+    check_probability_zero_is_identity,
+    check_same_seed_same_output,
     checks_for,
     default_loss_inputs,
     default_metric_inputs,
@@ -29,6 +33,8 @@ from clara_core.testing.checks import (
 from clara_core.testing.pytest_helpers import conformance_tests, parametrize_with_checks
 
 __all__ = [
+    "check_bad_input_clear_error",
+    "check_geometry_consistent",
     "check_get_config_roundtrip",
     "check_is_deterministic_honest",
     "check_loss_contract",
@@ -37,6 +43,8 @@ __all__ = [
     "check_model_output_shape",
     "check_model_save_reload",
     "check_name_resolves",
+    "check_probability_zero_is_identity",
+    "check_same_seed_same_output",
     "checks_for",
     "conformance_tests",
     "default_loss_inputs",

@@ -30,6 +30,7 @@ from clara_core.components.build_ctx import BuildContext
 from clara_core.config.builder import BuiltConfig
 from clara_core.errors import ClaraError
 from clara_core.workflow.checkpoints import save_weights_atomic
+from clara_core.workflow.events import RunState
 from clara_core.workflow.export import save_model_atomic
 from clara_core.workflow.progress import TrainProgress
 from clara_core.workflow.report import SliceExample, write_report_png
@@ -86,6 +87,8 @@ class Trainer:
         self.inferer: Any = None
         self.example: SliceExample | None = None
         self._stop_requested = False
+        self.handlers: list[Any] = []
+        self.events = RunState(self.epochs, log=log)
 
     # -- build, in the seed's order --------------------------------------------------
 
@@ -156,6 +159,7 @@ class Trainer:
         keras.mixed_precision.set_global_policy("float32")  # the policy applies at build
         self.lr_policy = train.get("lr_policy")
         self.aux_ops = train.get("aux_ops", [])
+        self.handlers = list(train.get("handlers", [])) + list(validate.get("handlers", []))
         self.metrics = validate.get("metrics", [])
         self.inferer = validate.get("inferer")
         if self.inferer is None:
@@ -194,8 +198,21 @@ class Trainer:
         """Infer every validation case, update the metrics, write their reports."""
         prop = self.ctx.must_get(BuildContext.KEY_DATA_PROP)
         results, self.example = validate(self.predict, self.valid_pipeline, self.inferer,
-                                         self.metrics, prop.data_format, self._report_dir)
+                                         self.metrics, prop.data_format, self._report_dir,
+                                         self._case_values if self.aux_ops else None)
         return results
+
+    def _case_values(self, prediction: Any, label: Any) -> dict[str, float]:
+        """The loss and aux ops on one whole validation case, by tag."""
+        import tensorflow as tf
+
+        ctx = BuildContext(self.ctx)
+        pred, y = tf.constant(prediction), tf.constant(label)
+        ctx[BuildContext.KEY_PREDICTIONS] = pred
+        ctx[BuildContext.KEY_LABEL_INPUT] = y
+        ctx[BuildContext.KEY_LOSS_VALUE] = tf.cast(self.loss_component.get_loss(pred, y, ctx),
+                                                   tf.float32)
+        return {op.tag: float(op.get_value(ctx)) for op in self.aux_ops}
 
     def _report_dir(self, metric: Any) -> str | None:
         """The metric's ``report_path``, else ``MMAR_EVAL_OUTPUT_PATH``; relative to the MMAR."""
@@ -221,7 +238,13 @@ class Trainer:
         previous_handler = self._catch_ctrl_c()
         try:
             with TrainProgress(self.epochs, state.epoch, self.progress) as bar:
+                self.events = RunState(self.epochs, log=bar.log, epoch=state.epoch,
+                                       key_metric=key.get_name() if key else None,
+                                       best_key_metric=state.best_key_metric)
+                self._emit("started")
                 for epoch in range(state.epoch, self.epochs):
+                    self.events.epoch, self.events.step = epoch + 1, state.step
+                    self._emit("epoch_started")
                     record = self.train_epoch(epoch, state, bar)
                     if record is None:  # Ctrl-C: a resume point was written mid-epoch
                         result.interrupted = True
@@ -240,9 +263,17 @@ class Trainer:
                     save_resume_point(self.ckpt_dir, self.model, self.optimizer, state)
                     records.append(record)
                     self._log_epoch(record, writer, bar)
+                    self.events.record = record
+                    self.events.seconds = time.perf_counter() - start
+                    self._emit("epoch_completed")
+                    if self.events.stop:
+                        bar.log(f"a handler stopped training after epoch {epoch + 1}")
+                        break
                     if self._stop_requested:
                         result.interrupted = epoch + 1 < self.epochs
                         break
+                self.events.seconds = time.perf_counter() - start
+                self._emit("completed")
         finally:
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)
@@ -254,7 +285,21 @@ class Trainer:
                                               records, self.example,
                                               key.get_name() if key else None)
         result.seconds = time.perf_counter() - start
+        self._report_bad_cases()
         return result
+
+    def _emit(self, event: str) -> None:
+        """Call ``event`` on every handler of the ``handlers`` sections."""
+        for handler in self.handlers:
+            getattr(handler, event)(self.events)
+
+    def _report_bad_cases(self) -> None:
+        """List the cases ``skip_bad_cases`` left out, so a skip is never silent."""
+        for name, pipeline in (("training", self.train_pipeline),
+                               ("validation", self.valid_pipeline)):
+            lines = pipeline.bad_case_report() if hasattr(pipeline, "bad_case_report") else []
+            if lines:
+                self.log(f"skipped {len(lines)} bad {name} case(s):\n  " + "\n  ".join(lines))
 
     def _starting_state(self, resume: bool) -> TrainState:
         if resume:
@@ -360,6 +405,8 @@ class Trainer:
                     "images or labels outside the class range.")
             state.step += 1
             state.step_losses.append(loss)
+            self.events.step, self.events.loss = state.step, loss
+            self._emit("iteration_completed")
             bar.step(loss, batch)
             if self._stop_requested:
                 save_resume_point(self.ckpt_dir, self.model, self.optimizer, state)
@@ -381,6 +428,7 @@ class Trainer:
             return
         if best is None or (value > best if key.higher_is_better else value < best):
             result.best_key_metric = state.best_key_metric = value
+            self.events.best_key_metric, self.events.best_epoch = value, state.epoch + 1
             save_weights_atomic(self.model, os.path.join(self.ckpt_dir, "model_best.weights.h5"))
 
     def _log_epoch(self, record: dict[str, Any], writer: Any, bar: TrainProgress) -> None:

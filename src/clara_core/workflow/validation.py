@@ -11,12 +11,20 @@ import numpy as np
 
 from clara_core.workflow.report import SliceExample
 
+CaseValues = Callable[[np.ndarray, np.ndarray], dict[str, float]]
+
 
 def validate(predict: Callable[[Any], Any], pipeline: Any, inferer: Any,
              metrics: Sequence[Any], data_format: str,
-             report_dir: Callable[[Any], str | None]) -> tuple[dict[str, float],
-                                                             SliceExample | None]:
-    """``({metric: value, metric_classN: value}, first case)`` over the pipeline's cases."""
+             report_dir: Callable[[Any], str | None],
+             case_values: CaseValues | None = None) -> tuple[dict[str, float],
+                                                            SliceExample | None]:
+    """``({metric: value, metric_classN: value}, first case)`` over the pipeline's cases.
+
+    ``case_values(prediction, label)`` (batched, in ``data_format``) adds fields to each
+    case before the metrics see it: the aux ops' values under their tags, which the
+    SDK's ``ComputeAverage`` metrics read (``NegLoss`` -> ``"negloss"``).
+    """
     first = data_format == "channels_first"
     for m in metrics:
         m.reset()
@@ -26,13 +34,26 @@ def validate(predict: Callable[[Any], Any], pipeline: Any, inferer: Any,
         x = image.get_data()[None].astype(np.float32)
         if not first:
             x = np.moveaxis(x, 1, -1)
-        pred = inferer.infer(predict, x, data_format)
-        pred = pred[0] if first else np.moveaxis(pred[0], -1, 0)
-        case.set_image("model", image.new_image(pred, image.get_shape_format()))
+        batched = inferer.infer(predict, x, data_format)
+        pred = batched[0]
+        label = case.get(pipeline.label_field)
+        if case_values is not None and label is not None:
+            y = np.asarray(label.get_data() if hasattr(label, "get_data") else label,
+                           np.float32)[None]
+            if not first and y.ndim == batched.ndim:
+                y = np.moveaxis(y, 1, -1)
+            for key, value in case_values(batched, y).items():
+                case[key] = value
+        spatial = pred.ndim == image.get_data().ndim  # segmentation, not class scores
+        if spatial:
+            pred = pred if first else np.moveaxis(pred, -1, 0)
+            case.set_image("model", image.new_image(pred, image.get_shape_format()))
+        else:
+            case["model"] = pred
         name = os.path.basename(str(image.get_property("filename", "case")))
         for m in metrics:
             m.update(case, name)
-        if example is None:
+        if example is None and spatial:
             example = slice_example(case, pipeline.label_field, name, image.get_data(), pred)
     results = {m.get_name(): m.get() for m in metrics}
     for m in metrics:

@@ -104,3 +104,61 @@ class TrainAccuracy(AuxOp):
                                       build_ctx.must_get(BuildContext.KEY_LABEL_INPUT),
                                       self.data_format)
         return tf.reduce_mean(tf.cast(tf.equal(predicted, true), tf.float32))
+
+
+class NegLoss(AuxOp):
+    """The loss, negated (the SDK's ``NegLoss``: higher is better, so a
+    ``ComputeAverage`` metric on its ``tag`` can be a key metric).
+
+    >>> ctx = BuildContext(); ctx[BuildContext.KEY_LOSS_VALUE] = 0.25
+    >>> float(NegLoss(tag="negloss").get_value(ctx))
+    -0.25
+    """
+
+    def __init__(self, tag: str = "negloss") -> None:
+        AuxOp.__init__(self, tag)
+
+    def get_value(self, build_ctx: BuildContext) -> Any:
+        import tensorflow as tf
+
+        return -tf.cast(build_ctx.must_get(BuildContext.KEY_LOSS_VALUE), tf.float32)
+
+
+class DiceMaskedOutput(TrainDice):
+    """:class:`TrainDice` over the voxels whose label is not ``mask_value`` (the SDK's
+    aux op for partially labelled data: voxels marked ``mask_value``, -1 by default,
+    are left out of the Dice).
+
+    >>> import numpy as np
+    >>> ctx = BuildContext()
+    >>> ctx[BuildContext.KEY_PREDICTIONS] = np.eye(2)[[[0, 1, 1, 0]]].astype("float32")
+    >>> ctx[BuildContext.KEY_LABEL_INPUT] = np.array([[[0], [1], [-1], [0]]], "float32")
+    >>> round(float(DiceMaskedOutput(data_format="channels_last").get_value(ctx)), 4)
+    1.0
+    """
+
+    def __init__(self, tag: str = "dice_masked", data_format: str = "channels_first",
+                 skip_background: bool = True, mask_value: float = -1.0) -> None:
+        TrainDice.__init__(self, tag, data_format, skip_background)
+        self.mask_value = mask_value
+
+    def get_value(self, build_ctx: BuildContext) -> Any:
+        import tensorflow as tf
+
+        labels = tf.convert_to_tensor(build_ctx.must_get(BuildContext.KEY_LABEL_INPUT))
+        preds = tf.convert_to_tensor(build_ctx.must_get(BuildContext.KEY_PREDICTIONS))
+        axis = 1 if self.data_format == "channels_first" else -1
+        keep = tf.reduce_all(tf.not_equal(labels, self.mask_value), axis=axis, keepdims=True)
+        keep = tf.cast(keep, preds.dtype)
+        # masked voxels become background in both: they add to no class's Dice
+        channels = preds.shape[axis]
+        background = tf.one_hot(0, channels, dtype=preds.dtype) if channels > 1 \
+            else tf.zeros([1], preds.dtype)
+        shape = [1] * len(preds.shape)
+        shape[axis] = channels
+        preds = preds * keep + tf.reshape(background, shape) * (1 - keep)
+        labels = tf.where(keep > 0, labels, tf.zeros_like(labels))
+        masked = BuildContext(build_ctx)
+        masked[BuildContext.KEY_PREDICTIONS] = preds
+        masked[BuildContext.KEY_LABEL_INPUT] = labels
+        return TrainDice.get_value(self, masked)

@@ -17,6 +17,17 @@ class Unet(Model):
     ``batch``, ``instance``, ``group`` (8 groups) or ``none``; ``dropout`` applies at
     the bottleneck; ``residual`` adds each block's input (1x1-projected) to its
     output (residual units). Input sizes must be divisible by ``2**depth``.
+
+    The SDK's form, ``nf_enc``/``nf_dec`` (lists or comma-separated strings such as
+    ``"32,64,64,64"``), gives the filters level by level instead: each encoder level
+    is a stride-2 conv block of ``nf_enc[i]`` filters; the first ``len(nf_enc)``
+    decoder entries are conv blocks each followed by 2x upsampling and the skip of
+    the level above (the input itself last); further ``nf_dec`` entries are conv
+    blocks at full resolution before the head. Input sizes must then be divisible
+    by ``2**len(nf_enc)``.
+
+    >>> Unet(num_classes=2, nf_enc="32,64", nf_dec="64,32,16").get_config()["nf_dec"]
+    '64,32,16'
     Parameters for ``Unet(num_classes=2)`` on one input channel, 3D: 1,402,690
     (1,401,282 trainable; the rest are batch-norm moving statistics).
     """
@@ -24,8 +35,17 @@ class Unet(Model):
     def __init__(self, num_classes: int, filters: int = 16, depth: int = 3,
                  normalization: str = "batch", final_activation: str = "softmax",
                  data_format: str = "channels_first", dropout: float = 0.0,
-                 residual: bool = False) -> None:
+                 residual: bool = False, nf_enc: str | list[int] | None = None,
+                 nf_dec: str | list[int] | None = None) -> None:
         Model.__init__(self)
+        self._enc, self._dec = _filters("nf_enc", nf_enc), _filters("nf_dec", nf_dec)
+        if (nf_enc is None) != (nf_dec is None) or (
+                self._enc and len(self._dec) < len(self._enc)):
+            raise ValueError("Invalid values for arguments `nf_enc`/`nf_dec` of Unet: give both, "
+                             "with at least as many decoder as encoder entries (e.g. nf_enc "
+                             f'"32,64,64,64", nf_dec "64,64,64,64,64,32,32"); received {nf_enc!r}'
+                             f"/{nf_dec!r}.")
+        self.nf_enc, self.nf_dec = nf_enc, nf_dec
         check_arguments("Unet", common_checks("Unet", num_classes, normalization,
                                               final_activation, data_format) + [
             ("filters", filters, filters >= 1, "an integer >= 1"),
@@ -51,6 +71,8 @@ class Unet(Model):
                 x = layers.Add()([x, ops.conv_layer(n, 1)(shortcut)])
             return x
 
+        if self._enc:
+            return self._sdk_network(ops, inputs, block)
         skips = []
         x = inputs
         for level in range(self.depth):
@@ -65,3 +87,38 @@ class Unet(Model):
             x = layers.Concatenate(axis=ops.axis)([x, skips[level]])
             x = block(x, self.filters * 2**level)
         return ops.head(x, self.num_classes, self.final_activation)
+
+    def _sdk_network(self, ops: Any, inputs: Any, block: Any) -> Any:
+        """The ``nf_enc``/``nf_dec`` network (see the class docstring)."""
+        from keras import layers
+
+        skips = [inputs]
+        x = inputs
+        for n in self._enc:
+            x = ops.conv_layer(n, strides=2)(x)
+            x = ops.norm(x, self.normalization)
+            x = layers.Activation("relu")(x)
+            skips.append(x)
+        for i in range(len(self._enc)):
+            x = block(x, self._dec[i])
+            x = ops.upsample(2, data_format=ops.fmt)(x)
+            x = layers.Concatenate(axis=ops.axis)([x, skips[-2 - i]])
+        for n in self._dec[len(self._enc):]:
+            x = block(x, n)
+        return ops.head(x, self.num_classes, self.final_activation)
+
+
+def _filters(name: str, value: str | list[int] | None) -> list[int]:
+    """``"32,64"`` or ``[32, 64]`` -> ``[32, 64]``."""
+    if value is None:
+        return []
+    try:
+        parts = value.split(",") if isinstance(value, str) else list(value)
+        out = [int(p) for p in parts]
+    except (TypeError, ValueError):
+        out = []
+    if not out or any(n < 1 for n in out):
+        raise ValueError(f"Invalid value for argument `{name}` of Unet: expected filter counts "
+                         f'as a list or a comma-separated string such as "32,64,64,64", '
+                         f"received {value!r}.")
+    return out

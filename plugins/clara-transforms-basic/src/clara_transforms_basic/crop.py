@@ -7,7 +7,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from clara_core import MedicalImage, MultiFieldTransformer, ShapeFormat, TransformContext
+from clara_core import (
+    ImageProperty,
+    MedicalImage,
+    MultiFieldTransformer,
+    ShapeFormat,
+    TransformContext,
+)
+from clara_transforms_basic.geometry import crop_or_pad, spatial_shape
 
 
 class CropByPosNegRatio(MultiFieldTransformer):
@@ -18,6 +25,7 @@ class CropByPosNegRatio(MultiFieldTransformer):
     crops of one case are stacked on a batch axis (``NCDHW``) and the pipeline
     splits them into separate samples ("batched by transforms").
 
+    >>> from clara_core import MedicalImage
     >>> img = MedicalImage(np.random.rand(1, 20, 20, 20).astype("float32"), "CDHW")
     >>> lab = np.zeros((1, 20, 20, 20), "float32"); lab[0, 5:8, 5:8, 5:8] = 1
     >>> ctx = TransformContext(); ctx.set_image("image", img)
@@ -100,35 +108,139 @@ class CropByPosNegRatio(MultiFieldTransformer):
         label = transform_ctx.get_image(self.label_field)
         fmt = label.get_shape_format()
         if fmt.get_number_of_spatial_dims() != len(self.size):
-            raise ValueError(f"CropByPosNegRatio: size {self.size} has {len(self.size)} axes but "
-                             f"field {self.label_field!r} is {fmt} "
+            raise ValueError(f"{type(self).__name__}: size {self.size} has {len(self.size)} axes "
+                             f"but field {self.label_field!r} is {fmt} "
                              f"({label.get_property('filename', 'no file name')}).")
         centers = self._centers(label.get_data())
+        dims = np.array(spatial_shape(label))
+        size = np.array(self.size)
+        starts = [np.where(dims >= size, np.clip(c - size // 2, 0, np.maximum(dims - size, 0)),
+                           -((size - dims) // 2)) for c in centers]
+        self._prepare(len(starts))
         for field in self.fields:
             img = transform_ctx.get_image(field)
-            crops = [self._crop(img, c) for c in centers]
+            crops = [self._crop(img, field, s, k) for k, s in enumerate(starts)]
             if self.num_samples == 1:
-                out = img.new_image(np.array(crops[0]), img.get_shape_format())
-            else:
+                out = crops[0]
+            else:  # one image of N crops: the geometry differs per crop, so none is kept
                 batched = ShapeFormat("N" + str(img.get_shape_format()))
-                out = img.new_image(np.stack(crops), batched)
+                out = img.new_image(np.stack([c.get_data() for c in crops]), batched)
+                out.set_property(ImageProperty.AFFINE, None)
             transform_ctx.set_image(field, out)
         return transform_ctx
 
-    def _crop(self, img: MedicalImage, center: np.ndarray) -> np.ndarray:
-        data = img.get_data()
-        spatial = img.get_shape_format().get_spatial_axes()
-        size = np.array(self.size)
-        dims = np.array([data.shape[a] for a in spatial])
-        if np.any(dims < size):  # pad small images up to the crop size
-            pad = [(0, 0)] * data.ndim
-            for a, d, s in zip(spatial, dims, size, strict=True):
-                pad[a] = ((max(s - d, 0)) // 2, max(s - d, 0) - max(s - d, 0) // 2)
-            data = np.pad(data, pad)
-            center = center + np.array([p[0] for i, p in enumerate(pad) if i in spatial])
-            dims = np.array([data.shape[a] for a in spatial])
-        start = np.clip(center - size // 2, 0, dims - size)
-        index = [slice(None)] * data.ndim
-        for a, s0, s in zip(spatial, start, size, strict=True):
-            index[a] = slice(int(s0), int(s0 + s))
-        return data[tuple(index)]  # a view: stacking (or the caller) copies once
+
+    def _prepare(self, crops: int) -> None:
+        """Draw what the crops of this case share across fields (nothing here)."""
+
+    def _crop(self, image: MedicalImage, field: str, start: np.ndarray, k: int) -> MedicalImage:
+        """Crop ``k`` of ``field``: the box at ``start`` (a view where it fits)."""
+        return crop_or_pad(image, start, self.size)
+
+
+class FastCropByPosNegRatio(CropByPosNegRatio):
+    """The SDK's fast variant of :class:`CropByPosNegRatio`; here both are the fast one
+    (foreground indices kept per cached case, background drawn by rejection), so this
+    name is kept for configs that use it, with the SDK's ``batch_size`` for the number
+    of crops per case.
+
+    >>> FastCropByPosNegRatio(size=[8, 8, 8], batch_size=4).num_samples
+    4
+    """
+
+    def __init__(self, size: Sequence[int], image_field: str = "image",
+                 label_field: str = "label", pos: float = 1.0, neg: float = 1.0,
+                 batch_size: int = 1) -> None:
+        CropByPosNegRatio.__init__(self, size, image_field, label_field, pos, neg, batch_size)
+        self.batch_size = batch_size
+
+
+class FastPosNegRatioCropROI(CropByPosNegRatio):
+    """The SDK's crop with built-in augmentation: a ``size`` crop centred by the
+    pos/neg ratio, optionally rotated (``rotation``: up to ``rotation_degree`` about
+    each axis), scaled (``scale``: by 1 +- ``scale_factor``) and elastically deformed
+    (``deform``: a smooth random displacement of up to ``deform_magnitude`` voxels),
+    all sampled in one pass straight into the crop (SciPy ``map_coordinates``: linear
+    for images, nearest for ``label_field``). Without those options it is the plain
+    crop. ``fast_crop`` is accepted for SDK configs: every crop here is the fast one.
+
+    >>> from clara_core import MedicalImage
+    >>> lab = np.zeros((1, 24, 24, 24), "float32"); lab[0, 8:16, 8:16, 8:16] = 1
+    >>> ctx = TransformContext(); ctx.set_image("label", MedicalImage(lab, "CDHW"))
+    >>> ctx.set_image("image", MedicalImage(lab * 2, "CDHW"))
+    >>> t = FastPosNegRatioCropROI(size=[8, 8, 8], pos=1, neg=0, rotation=True, scale=True,
+    ...                            deform=True)
+    >>> t.set_random_state(0)
+    >>> out = t.transform(ctx)
+    >>> out.get_image("image").get_data().shape, sorted(np.unique(out.get_image("label").get_data()))
+    ((1, 8, 8, 8), [np.float32(0.0), np.float32(1.0)])
+    """
+
+    def __init__(self, size: Sequence[int], image_field: str = "image",
+                 label_field: str = "label", pos: float = 1.0, neg: float = 1.0,
+                 deform: bool = False, rotation: bool = False, rotation_degree: float = 20.0,
+                 scale: bool = False, scale_factor: float = 0.1, fast_crop: bool = True,
+                 batch_size: int = 1, deform_magnitude: float = 3.0) -> None:
+        CropByPosNegRatio.__init__(self, size, image_field, label_field, pos, neg, batch_size)
+        if not 0 <= scale_factor < 1:
+            raise ValueError("Invalid value for argument `scale_factor` of "
+                             "FastPosNegRatioCropROI: expected a fraction in [0, 1), received "
+                             f"{scale_factor!r}.")
+        self.deform, self.rotation, self.rotation_degree = deform, rotation, rotation_degree
+        self.scale, self.scale_factor, self.fast_crop = scale, scale_factor, fast_crop
+        self.batch_size, self.deform_magnitude = batch_size, deform_magnitude
+        self._warps: list[tuple[np.ndarray, np.ndarray | None]] = []
+
+    def _prepare(self, crops: int) -> None:
+        from scipy import ndimage
+
+        from clara_transforms_basic.geometry import rotation
+
+        n = len(self.size)
+        self._warps = []
+        for _ in range(crops):
+            linear = np.eye(n)
+            if self.rotation:
+                angles = np.deg2rad(self.R.uniform(-self.rotation_degree, self.rotation_degree,
+                                                   1 if n == 2 else 3))
+                linear = linear @ rotation(angles.tolist())
+            if self.scale:
+                linear = linear @ np.diag(1.0 / self.R.uniform(1 - self.scale_factor,
+                                                               1 + self.scale_factor, n))
+            field = None
+            if self.deform:
+                noise = self.R.normal(size=(n, *self.size))
+                smooth = np.stack([ndimage.gaussian_filter(c, 4.0) for c in noise])
+                field = smooth * (self.deform_magnitude / max(float(np.abs(smooth).max()), 1e-8))
+            self._warps.append((linear, field))
+
+    def _crop(self, image: MedicalImage, field: str, start: np.ndarray, k: int) -> MedicalImage:
+        linear, displacement = self._warps[k]
+        if displacement is None and np.allclose(linear, np.eye(len(self.size))):
+            return crop_or_pad(image, start, self.size)
+        from scipy import ndimage
+
+        from clara_transforms_basic.geometry import with_index_map
+
+        size = np.array(self.size, float)
+        centre_out = (size - 1) / 2
+        centre_in = np.asarray(start, float) + centre_out
+        index_map = np.eye(len(size) + 1)
+        index_map[:-1, :-1] = linear
+        index_map[:-1, -1] = centre_in - linear @ centre_out
+        grid = np.indices(self.size, dtype=np.float64).reshape(len(size), -1)
+        coords = linear @ grid + index_map[:-1, -1:]
+        if displacement is not None:
+            coords = coords + displacement.reshape(len(size), -1)
+        data, fmt = image.get_data(), image.get_shape_format()
+        spatial = fmt.get_spatial_axes()
+        other = [a for a in range(data.ndim) if a not in spatial]
+        moved = np.moveaxis(data, other, list(range(len(other))))
+        order = 0 if field == self.label_field else 1
+        out = np.empty(moved.shape[: len(other)] + tuple(self.size), np.float32)
+        for index in np.ndindex(*moved.shape[: len(other)]):
+            out[index] = ndimage.map_coordinates(moved[index], coords, order=order,
+                                                 mode="constant", cval=0.0,
+                                                 prefilter=False).reshape(self.size)
+        result = np.moveaxis(out, list(range(len(other))), other)
+        return with_index_map(image, result.astype(data.dtype, copy=False), fmt, index_map)

@@ -1,4 +1,5 @@
-"""``RandomSpatialFlip``: flip all fields along random spatial axes together."""
+"""Random flips: ``RandomSpatialFlip`` (each axis with a probability) and
+``RandomAxisFlip`` (one random axis). All fields flip together and the affine follows."""
 
 from __future__ import annotations
 
@@ -7,6 +8,23 @@ from collections.abc import Sequence
 import numpy as np
 
 from clara_core import MultiFieldTransformer, TransformContext
+from clara_transforms_basic.geometry import flip, spatial_shape, with_index_map
+
+
+def _check_probability(owner: str, probability: float) -> None:
+    if not 0.0 <= probability <= 1.0:
+        raise ValueError(f"Invalid value for argument `probability` of {owner}: expected a "
+                         f"float in [0, 1], received {probability!r}.")
+
+
+def flip_fields(ctx: TransformContext, fields: Sequence[str], axes: Sequence[int]) -> None:
+    """Flip ``fields`` along spatial ``axes`` (views: the batch stacking copies once)."""
+    for field in fields:
+        img = ctx.get_image(field)
+        spatial = img.get_shape_format().get_spatial_axes()
+        data = np.flip(img.get_data(), axis=[spatial[a] for a in axes])
+        ctx.set_image(field, with_index_map(img, data, img.get_shape_format(),
+                                            flip(spatial_shape(img), axes)))
 
 
 class RandomSpatialFlip(MultiFieldTransformer):
@@ -23,9 +41,7 @@ class RandomSpatialFlip(MultiFieldTransformer):
     def __init__(self, fields: str | Sequence[str], probability: float = 0.5,
                  axes: Sequence[int] | None = None) -> None:
         MultiFieldTransformer.__init__(self, fields)
-        if not 0.0 <= probability <= 1.0:
-            raise ValueError("Invalid value for argument `probability` of RandomSpatialFlip: "
-                             f"expected a float in [0, 1], received {probability!r}.")
+        _check_probability("RandomSpatialFlip", probability)
         self.probability = probability
         self.axes = None if axes is None else list(axes)
 
@@ -37,12 +53,34 @@ class RandomSpatialFlip(MultiFieldTransformer):
         n_spatial = first.get_number_of_spatial_dims()
         candidates = self.axes if self.axes is not None else list(range(n_spatial))
         flips = [a for a in candidates if self.R.random() < self.probability]
-        if not flips:
+        if flips:
+            flip_fields(transform_ctx, self.fields, flips)
+        return transform_ctx
+
+
+class RandomAxisFlip(MultiFieldTransformer):
+    """With ``probability``, flip every field along one spatial axis drawn at random.
+
+    >>> from clara_core import MedicalImage
+    >>> t = RandomAxisFlip("image", probability=1.0); t.set_random_state(0)
+    >>> ctx = TransformContext()
+    >>> ctx.set_image("image", MedicalImage(np.arange(4.0).reshape(2, 2), "HW"))
+    >>> sorted(t.transform(ctx).get_image("image").get_data().ravel().tolist())
+    [0.0, 1.0, 2.0, 3.0]
+    """
+
+    def __init__(self, fields: str | Sequence[str], probability: float = 0.5) -> None:
+        MultiFieldTransformer.__init__(self, fields)
+        _check_probability("RandomAxisFlip", probability)
+        self.probability = probability
+
+    def is_deterministic(self) -> bool:
+        return False
+
+    def transform(self, transform_ctx: TransformContext) -> TransformContext:
+        if self.R.random() >= self.probability:
             return transform_ctx
-        for field in self.fields:
-            img = transform_ctx.get_image(field)
-            spatial = img.get_shape_format().get_spatial_axes()
-            data = np.flip(img.get_data(), axis=[spatial[a] for a in flips])
-            # a view: the pipeline's final batch stacking makes the one copy
-            transform_ctx.set_image(field, img.new_image(data, img.get_shape_format()))
+        first = transform_ctx.get_image(self.fields[0]).get_shape_format()
+        flip_fields(transform_ctx, self.fields,
+                    [int(self.R.integers(first.get_number_of_spatial_dims()))])
         return transform_ctx

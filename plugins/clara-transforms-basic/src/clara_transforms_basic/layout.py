@@ -1,10 +1,12 @@
-"""``ConvertToChannelsFirst``: give images a leading channel axis."""
+"""Channel layout: ``ConvertToChannelsFirst``, ``RepeatChannel``, ``SplitAcrossChannels``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from clara_core import MultiFieldTransformer, TransformContext
+from clara_core import MedicalImage, MultiFieldTransformer, TransformContext, Transformer
 
 
 class ConvertToChannelsFirst(MultiFieldTransformer):
@@ -31,4 +33,68 @@ class ConvertToChannelsFirst(MultiFieldTransformer):
             else:
                 data = np.expand_dims(data, axis)
             transform_ctx.set_image(field, img.new_image(data, fmt.with_channels(True)))
+        return transform_ctx
+
+
+def _channel_axis(owner: str, field: str, image: MedicalImage) -> int:
+    axis = image.get_shape_format().get_channel_axis()
+    if axis is None:
+        raise ValueError(f"{owner}: field {field!r} is {image.get_shape_format()} and has no "
+                         "channel axis: put ConvertToChannelsFirst before it.")
+    return axis
+
+
+class RepeatChannel(MultiFieldTransformer):
+    """Repeat a one-channel image ``repeat`` times along its channel axis (a grey image
+    for a network pretrained on RGB).
+
+    >>> from clara_core import MedicalImage
+    >>> ctx = TransformContext(); ctx.set_image("image", MedicalImage(np.ones((1, 2, 2)), "CHW"))
+    >>> RepeatChannel("image", repeat=3).transform(ctx).get_image("image").get_data().shape
+    (3, 2, 2)
+    """
+
+    def __init__(self, fields: str | Sequence[str], repeat: int = 3) -> None:
+        MultiFieldTransformer.__init__(self, fields)
+        if not isinstance(repeat, int) or repeat < 1:
+            raise ValueError("Invalid value for argument `repeat` of RepeatChannel: expected "
+                             f"an integer >= 1, received {repeat!r}.")
+        self.repeat = repeat
+
+    def transform(self, transform_ctx: TransformContext) -> TransformContext:
+        for field in self.fields:
+            img = transform_ctx.get_image(field)
+            axis = _channel_axis("RepeatChannel", field, img)
+            data = np.repeat(img.get_data(), self.repeat, axis=axis)
+            transform_ctx.set_image(field, img.new_image(data, img.get_shape_format()))
+        return transform_ctx
+
+
+class SplitAcrossChannels(Transformer):
+    """Split ``field``'s channels into one-channel fields ``field_0``, ``field_1``, ...
+    (or the names in ``output_fields``).
+
+    >>> from clara_core import MedicalImage
+    >>> ctx = TransformContext()
+    >>> ctx.set_image("image", MedicalImage(np.arange(8.0).reshape(2, 2, 2), "CHW"))
+    >>> out = SplitAcrossChannels("image", output_fields=["t1", "t2"]).transform(ctx)
+    >>> out.get_image("t2").get_data().tolist()
+    [[[4.0, 5.0], [6.0, 7.0]]]
+    """
+
+    def __init__(self, field: str, output_fields: Sequence[str] | None = None) -> None:
+        self.field = field
+        self.output_fields = None if output_fields is None else list(output_fields)
+
+    def transform(self, transform_ctx: TransformContext) -> TransformContext:
+        img = transform_ctx.get_image(self.field)
+        axis = _channel_axis("SplitAcrossChannels", self.field, img)
+        data = img.get_data()
+        names = self.output_fields or [f"{self.field}_{i}" for i in range(data.shape[axis])]
+        if len(names) != data.shape[axis]:
+            raise ValueError(f"SplitAcrossChannels: field {self.field!r} has {data.shape[axis]} "
+                             f"channels but output_fields names {len(names)}: {names}.")
+        for i, name in enumerate(names):
+            part = np.take(data, [i], axis=axis)
+            transform_ctx.set_image(name, img.new_image(part, img.get_shape_format()))
         return transform_ctx

@@ -35,6 +35,7 @@ class LoadNifti(FileLoader):
 
         try:
             nii = nib.load(file_name)
+            file_affine, file_shape = np.asarray(nii.affine, dtype=np.float64), nii.shape
             if self.as_canonical:
                 nii = nib.as_closest_canonical(nii)
             data = np.asarray(nii.dataobj, dtype=self._dtype)
@@ -47,7 +48,8 @@ class LoadNifti(FileLoader):
                              "expected a 3D volume or a 4D multi-channel volume.")
         image = MedicalImage(data, "DHW" if data.ndim == 3 else "DHWC")
         image.set_property(ImageProperty.FILENAME, file_name)
-        image.set_property(ImageProperty.ORIGINAL_SHAPE, data.shape)
+        image.set_property(ImageProperty.ORIGINAL_SHAPE, tuple(file_shape))
+        image.set_property(ImageProperty.ORIGINAL_AFFINE, file_affine)
         image.set_property(ImageProperty.AFFINE, np.asarray(nii.affine, dtype=np.float64))
         image.set_property(ImageProperty.SPACING,
                            tuple(float(z) for z in nii.header.get_zooms()[:3]))

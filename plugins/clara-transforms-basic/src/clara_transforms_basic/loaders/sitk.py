@@ -1,6 +1,13 @@
-"""``LoadImage``: any format SimpleITK reads (mha, mhd, nrrd, nii, ...)."""
+"""SimpleITK loaders: ``LoadImage`` (mha, mhd, nrrd, nii, ...), ``LoadDicomSeries`` (a
+folder of slices), ``LoadPng`` and ``LoadJpg`` (2D)."""
 
 from __future__ import annotations
+
+import contextlib
+import locale
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -11,6 +18,50 @@ from clara_transforms_basic.loaders.base import FileLoader
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
+@contextlib.contextmanager
+def kept_locale() -> Iterator[None]:
+    """Run ITK with the process's locale put back afterwards: GDCM (DICOM) sets
+    ``LC_CTYPE`` to "C", after which Python opens text files as ASCII."""
+    saved = locale.setlocale(locale.LC_CTYPE)
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, saved)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[-1] if text else "unknown error"
+
+
+def volume_from_sitk(itk: Any, file_name: str, dtype: np.dtype) -> MedicalImage:
+    """A 3D SimpleITK image as a ``DHW``/``DHWC`` MedicalImage with LoadNifti's axis order
+    (array indexed (i, j, k)), per-axis ``spacing`` and a RAS ``affine``."""
+    import SimpleITK as sitk
+
+    if itk.GetDimension() != 3:
+        raise ValueError(f"{file_name} is {itk.GetDimension()}D; expected a 3D volume (use "
+                         "LoadPng/LoadJpg for 2D images).")
+    array = sitk.GetArrayViewFromImage(itk)  # (k, j, i[, components])
+    channels = itk.GetNumberOfComponentsPerPixel() > 1
+    axes = (2, 1, 0, 3) if channels else (2, 1, 0)
+    data = np.ascontiguousarray(np.transpose(array, axes), dtype=dtype)
+    spacing = np.array(itk.GetSpacing(), dtype=np.float64)
+    direction = np.array(itk.GetDirection(), dtype=np.float64).reshape(3, 3)
+    lps = np.eye(4)
+    lps[:3, :3] = direction * spacing
+    lps[:3, 3] = itk.GetOrigin()
+    image = MedicalImage(data, "DHWC" if channels else "DHW")
+    image.set_property(ImageProperty.FILENAME, file_name)
+    image.set_property(ImageProperty.ORIGINAL_SHAPE, data.shape)
+    image.set_property(ImageProperty.SPACING, tuple(float(s) for s in spacing))
+    image.set_property(ImageProperty.AFFINE, _LPS_TO_RAS @ lps)
+    image.set_property(ImageProperty.ORIGINAL_AFFINE, _LPS_TO_RAS @ lps)
+    image.set_property(ImageProperty.ORIGIN, tuple(itk.GetOrigin()))
+    image.set_property(ImageProperty.DIRECTION, tuple(itk.GetDirection()))
+    return image
+
+
 class LoadImage(FileLoader):
     """Load each field's file through SimpleITK as a ``DHW`` image (``DHWC`` with
     components), with the same axis order and geometry as :class:`LoadNifti`: the
@@ -18,7 +69,7 @@ class LoadImage(FileLoader):
     ``affine`` maps voxel indices to RAS millimetres; ``origin`` and ``direction``
     are SimpleITK's own (LPS).
 
-    >>> import nibabel as nib, tempfile, os
+    >>> import nibabel as nib, tempfile
     >>> from clara_core import TransformContext
     >>> path = os.path.join(tempfile.mkdtemp(), "a.nii.gz")
     >>> nib.save(nib.Nifti1Image(np.arange(24, dtype=np.int16).reshape(2, 3, 4),
@@ -29,34 +80,113 @@ class LoadImage(FileLoader):
     """
 
     def load(self, file_name: str) -> MedicalImage:
-        import os
-
         import SimpleITK as sitk
 
         if not os.path.exists(file_name):
             raise FileNotFoundError(f"LoadImage: file not found: {file_name}")
         try:
-            itk = sitk.ReadImage(file_name)
+            with kept_locale():
+                itk = sitk.ReadImage(file_name)
         except RuntimeError as exc:
-            first = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error"
-            raise ValueError(f"LoadImage: SimpleITK cannot read {file_name}: {first}") from exc
-        if itk.GetDimension() != 3:
-            raise ValueError(f"LoadImage: {file_name} is {itk.GetDimension()}D; expected a 3D "
-                             "volume (use a 2D loader for slices).")
-        array = sitk.GetArrayViewFromImage(itk)  # (k, j, i[, components])
-        channels = itk.GetNumberOfComponentsPerPixel() > 1
-        axes = (2, 1, 0, 3) if channels else (2, 1, 0)
-        data = np.ascontiguousarray(np.transpose(array, axes), dtype=self._dtype)
-        spacing = np.array(itk.GetSpacing(), dtype=np.float64)
-        direction = np.array(itk.GetDirection(), dtype=np.float64).reshape(3, 3)
-        lps = np.eye(4)
-        lps[:3, :3] = direction * spacing
-        lps[:3, 3] = itk.GetOrigin()
-        image = MedicalImage(data, "DHWC" if channels else "DHW")
+            raise ValueError(f"LoadImage: SimpleITK cannot read {file_name}: "
+                             f"{_first_line(exc)}") from exc
+        try:
+            return volume_from_sitk(itk, file_name, self._dtype)
+        except ValueError as exc:
+            raise ValueError(f"LoadImage: {exc}") from None
+
+
+class LoadDicomSeries(FileLoader):
+    """Load the DICOM series in each field's folder as one ``DHW`` volume, slices sorted
+    by position (GDCM through SimpleITK), with spacing, RAS affine and the series UID.
+
+    A folder with several series needs ``series_uid``; one without DICOM files is an
+    error that names it.
+    """
+
+    def __init__(self, fields: str | Sequence[str], dtype: str = "float32",
+                 series_uid: str | None = None) -> None:
+        FileLoader.__init__(self, fields, dtype)
+        self.series_uid = series_uid
+
+    def load(self, file_name: str) -> MedicalImage:
+        import SimpleITK as sitk
+
+        if not os.path.isdir(file_name):
+            raise FileNotFoundError(f"LoadDicomSeries: {file_name} is not a folder; give the "
+                                    "folder that holds the series' slices.")
+        reader = sitk.ImageSeriesReader()
+        with kept_locale():
+            series = list(reader.GetGDCMSeriesIDs(file_name))
+        if not series:
+            raise ValueError(f"LoadDicomSeries: no DICOM series in {file_name} (no readable "
+                             "DICOM slices there).")
+        uid = self.series_uid
+        if uid is None and len(series) > 1:
+            raise ValueError(f"LoadDicomSeries: {file_name} holds {len(series)} series "
+                             f"({', '.join(series)}); choose one with `series_uid`.")
+        if uid is not None and uid not in series:
+            raise ValueError(f"LoadDicomSeries: series {uid} is not in {file_name}; it holds "
+                             f"{', '.join(series)}.")
+        try:
+            with kept_locale():
+                files = reader.GetGDCMSeriesFileNames(file_name, uid or series[0])
+                reader.SetFileNames(files)
+                itk = reader.Execute()
+        except RuntimeError as exc:
+            raise ValueError(f"LoadDicomSeries: cannot read the series in {file_name}: "
+                             f"{_first_line(exc)}") from exc
+        image = volume_from_sitk(itk, file_name, self._dtype)
+        image.set_property("series_uid", uid or series[0])
+        image.set_property("num_slices", len(files))
+        return image
+
+
+class _Load2D(FileLoader):
+    """A 2D file through SimpleITK: ``HW`` for grey images, ``HWC`` for colour."""
+
+    formats: tuple[str, ...] = ()
+
+    def load(self, file_name: str) -> MedicalImage:
+        import SimpleITK as sitk
+
+        name = type(self).__name__
+        if not os.path.exists(file_name):
+            raise FileNotFoundError(f"{name}: file not found: {file_name}")
+        if not file_name.lower().endswith(self.formats):
+            raise ValueError(f"{name}: {file_name} is not a {'/'.join(self.formats)} file.")
+        try:
+            with kept_locale():
+                itk = sitk.ReadImage(file_name)
+        except RuntimeError as exc:
+            raise ValueError(f"{name}: SimpleITK cannot read {file_name}: "
+                             f"{_first_line(exc)}") from exc
+        data = np.asarray(sitk.GetArrayFromImage(itk), dtype=self._dtype)  # rows, cols[, c]
+        if data.ndim not in (2, 3) or itk.GetDimension() != 2:
+            raise ValueError(f"{name}: {file_name} has shape {data.shape}; expected a 2D image.")
+        image = MedicalImage(data, "HW" if data.ndim == 2 else "HWC")
         image.set_property(ImageProperty.FILENAME, file_name)
         image.set_property(ImageProperty.ORIGINAL_SHAPE, data.shape)
-        image.set_property(ImageProperty.SPACING, tuple(float(s) for s in spacing))
-        image.set_property(ImageProperty.AFFINE, _LPS_TO_RAS @ lps)
-        image.set_property(ImageProperty.ORIGIN, tuple(itk.GetOrigin()))
-        image.set_property(ImageProperty.DIRECTION, tuple(itk.GetDirection()))
+        image.set_property(ImageProperty.SPACING, tuple(float(s) for s in itk.GetSpacing()[::-1]))
         return image
+
+
+class LoadPng(_Load2D):
+    """Load PNG files as ``HW`` (grey) or ``HWC`` (colour) images.
+
+    >>> import SimpleITK as sitk, tempfile
+    >>> from clara_core import TransformContext
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.png")
+    >>> sitk.WriteImage(sitk.GetImageFromArray(np.arange(6, dtype=np.uint8).reshape(2, 3)), path)
+    >>> LoadPng("image").transform(TransformContext({"image": path})).get_image("image").get_data()
+    array([[0., 1., 2.],
+           [3., 4., 5.]], dtype=float32)
+    """
+
+    formats = (".png",)
+
+
+class LoadJpg(_Load2D):
+    """Load JPEG files as ``HW`` (grey) or ``HWC`` (colour) images."""
+
+    formats = (".jpg", ".jpeg")

@@ -1,0 +1,144 @@
+"""Random spatial augmentation about the volume's centre: ``RandomZoom``,
+``RandomRotate2D`` and ``RandomRotate3D``.
+
+One draw per case moves image and label together; the image is interpolated
+linearly, the label by nearest neighbour; the output keeps the input's shape and
+the affine follows the map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from clara_core import TransformContext, Transformer
+from clara_transforms_basic.geometry import about_center, resample, rotation, spatial_shape
+
+
+def _check_probability(owner: str, probability: float) -> None:
+    if not 0.0 <= probability <= 1.0:
+        raise ValueError(f"Invalid value for argument `probability` of {owner}: expected a "
+                         f"float in [0, 1], received {probability!r}.")
+
+
+class _RandomWarp(Transformer):
+    """Draws one linear map per case (:meth:`draw`) and applies it to both fields."""
+
+    def __init__(self, image_field: str = "image", label_field: str | None = "label",
+                 probability: float = 0.5) -> None:
+        _check_probability(type(self).__name__, probability)
+        self.image_field, self.label_field = image_field, label_field
+        self.probability = probability
+
+    def is_deterministic(self) -> bool:
+        return False
+
+    def draw(self, n_spatial: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def transform(self, transform_ctx: TransformContext) -> TransformContext:
+        image = transform_ctx.get_image(self.image_field)
+        shape = spatial_shape(image)
+        if self.R.random() >= self.probability:
+            return transform_ctx
+        index_map = about_center(shape, self.draw(len(shape)))
+        fields = [(self.image_field, 1)] + ([(self.label_field, 0)] if self.label_field else [])
+        for field, order in fields:
+            img = transform_ctx.get_image(field)
+            if spatial_shape(img) != shape:
+                raise ValueError(f"{type(self).__name__}: field {field!r} has spatial shape "
+                                 f"{spatial_shape(img)} but {self.image_field!r} has {shape}; "
+                                 "image and label must be on the same grid.")
+            transform_ctx.set_image(field, resample(img, index_map, shape, order=order))
+        return transform_ctx
+
+
+class RandomZoom(_RandomWarp):
+    """Zoom by a factor drawn per axis from ``[lower_limits, upper_limits]`` (> 1 magnifies),
+    keeping the shape: zooming in crops the centre, zooming out pads with zeros.
+
+    >>> from clara_core import MedicalImage
+    >>> ctx = TransformContext()
+    >>> ctx.set_image("image", MedicalImage(np.ones((1, 8, 8), "float32"), "CHW"))
+    >>> t = RandomZoom("image", None, lower_limits=[0.5, 0.5], upper_limits=[0.5, 0.5],
+    ...                probability=1.0)
+    >>> t.transform(ctx).get_image("image").get_data()[0].sum()   # half size: a quarter of it
+    np.float32(16.0)
+    """
+
+    def __init__(self, image_field: str = "image", label_field: str | None = "label",
+                 lower_limits: Sequence[float] | float = 0.9,
+                 upper_limits: Sequence[float] | float = 1.1, probability: float = 0.5) -> None:
+        _RandomWarp.__init__(self, image_field, label_field, probability)
+        lo = np.atleast_1d(np.asarray(lower_limits, float))
+        hi = np.atleast_1d(np.asarray(upper_limits, float))
+        if lo.shape != hi.shape or np.any(lo <= 0) or np.any(hi < lo):
+            raise ValueError("Invalid values for arguments `lower_limits`/`upper_limits` of "
+                             "RandomZoom: expected positive factors (one, or one per axis) with "
+                             f"lower <= upper, received {lower_limits!r}/{upper_limits!r}.")
+        self.lower_limits, self.upper_limits = lower_limits, upper_limits
+        self._lo, self._hi = lo, hi
+
+    def draw(self, n_spatial: int) -> np.ndarray:
+        if self._lo.size not in (1, n_spatial):
+            raise ValueError(f"RandomZoom: {self._lo.size} zoom limits for an image with "
+                             f"{n_spatial} spatial axes: give one value, or one per axis.")
+        lo = np.broadcast_to(self._lo, (n_spatial,))
+        hi = np.broadcast_to(self._hi, (n_spatial,))
+        zoom = self.R.uniform(lo, hi)
+        return np.diag(1.0 / zoom)  # output -> input: a magnified output samples closer in
+
+
+class RandomRotate2D(_RandomWarp):
+    """Rotate a 2D image by an angle drawn from ``[-angle, angle]`` degrees.
+
+    >>> from clara_core import MedicalImage
+    >>> ctx = TransformContext()
+    >>> ctx.set_image("image", MedicalImage(np.arange(9.0).reshape(1, 3, 3), "CHW"))
+    >>> t = RandomRotate2D("image", None, angle=90, probability=1.0)
+    >>> t.draw = lambda n: np.array([[0.0, -1.0], [1.0, 0.0]])   # exactly 90 degrees
+    >>> t.transform(ctx).get_image("image").get_data()[0]
+    array([[6., 3., 0.],
+           [7., 4., 1.],
+           [8., 5., 2.]])
+    """
+
+    def __init__(self, image_field: str = "image", label_field: str | None = "label",
+                 angle: float = 15.0, probability: float = 0.5) -> None:
+        _RandomWarp.__init__(self, image_field, label_field, probability)
+        self.angle = angle
+
+    def draw(self, n_spatial: int) -> np.ndarray:
+        if n_spatial != 2:
+            raise ValueError(f"RandomRotate2D: the image has {n_spatial} spatial axes; use "
+                             "RandomRotate3D for volumes.")
+        return rotation([np.deg2rad(self.R.uniform(-self.angle, self.angle))])
+
+
+class RandomRotate3D(_RandomWarp):
+    """Rotate a volume about each axis by angles drawn from ``[-angle, angle]`` degrees
+    (``angle`` one value or one per axis; 0 leaves that axis alone).
+
+    >>> from clara_core import MedicalImage
+    >>> ctx = TransformContext()
+    >>> lab = np.zeros((1, 9, 9, 9), "float32"); lab[0, 3:6, 3:6, 3:6] = 1
+    >>> ctx.set_image("image", MedicalImage(lab.copy(), "CDHW"))
+    >>> ctx.set_image("label", MedicalImage(lab, "CDHW"))
+    >>> t = RandomRotate3D(angle=[0, 0, 30], probability=1.0); t.set_random_state(0)
+    >>> out = t.transform(ctx).get_image("label").get_data()
+    >>> sorted(np.unique(out).tolist()), out.shape
+    ([0.0, 1.0], (1, 9, 9, 9))
+    """
+
+    def __init__(self, image_field: str = "image", label_field: str | None = "label",
+                 angle: Sequence[float] | float = 15.0, probability: float = 0.5) -> None:
+        _RandomWarp.__init__(self, image_field, label_field, probability)
+        self.angle = angle
+        self._angle = np.broadcast_to(np.asarray(angle, float), (3,)).copy()
+
+    def draw(self, n_spatial: int) -> np.ndarray:
+        if n_spatial != 3:
+            raise ValueError(f"RandomRotate3D: the image has {n_spatial} spatial axes; use "
+                             "RandomRotate2D for 2D images.")
+        return rotation(np.deg2rad(self.R.uniform(-self._angle, self._angle)).tolist())

@@ -1,0 +1,56 @@
+"""``ClassificationImagePipeline``: an image and a class label per datalist item."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from clara_core.data.image_pipeline import ImagePipeline
+from clara_core.image.medical_image import MedicalImage
+from clara_core.image.transform_ctx import TransformContext
+
+
+class ClassificationImagePipeline(ImagePipeline):
+    """Images through the ``pre_transforms`` chain with the label the datalist gives:
+    ``"label": 2`` (a class index; one-hot of ``num_classes`` when given) or
+    ``"label": [0, 1, 1]`` (several binary labels), batched as ``(batch, k)``.
+    Caching, workers, seeding and bad cases as
+    :class:`~clara_core.data.image_pipeline.ImagePipeline`.
+
+    >>> p = ClassificationImagePipeline("dataset.json", num_classes=3)
+    >>> ctx = TransformContext({"label": 2})
+    >>> p.label_of(ctx).tolist()
+    [0.0, 0.0, 1.0]
+    """
+
+    def __init__(self, data_list_file_path: str, data_file_base_dir: str | None = None,
+                 data_list_key: str = "training",
+                 output_crop_size: Sequence[int] | None = None, output_batch_size: int = 1,
+                 num_workers: int = 1, prefetch_size: int = 1,
+                 output_data_format: str = "channels_first", num_classes: int | None = None,
+                 image_field: str = "image", label_field: str = "label",
+                 shuffle: bool | None = None, cache: bool = True,
+                 num_cache_objects: int | None = None, replace_percent: float = 0.0,
+                 cache_dir: str | None = None, skip_bad_cases: bool = False) -> None:
+        ImagePipeline.__init__(
+            self, data_list_file_path, data_file_base_dir, data_list_key, output_crop_size,
+            output_batch_size, False, num_workers, prefetch_size, output_data_format,
+            image_field, label_field, shuffle, cache, num_cache_objects, replace_percent,
+            cache_dir, skip_bad_cases)
+        self.num_classes = num_classes
+
+    def label_of(self, ctx: TransformContext) -> Any:
+        value = ctx[self.label_field]
+        if isinstance(value, MedicalImage):
+            value = value.get_data()
+        label = np.asarray(value, dtype=np.float32).reshape(-1)
+        if self.num_classes is not None and label.size == 1:
+            index = int(label[0])
+            if not 0 <= index < self.num_classes:
+                raise ValueError(f"ClassificationImagePipeline: label {index} of "
+                                 f"{ctx.get(self.image_field)} is outside 0..{self.num_classes - 1} "
+                                 "(num_classes).")
+            label = np.eye(self.num_classes, dtype=np.float32)[index]
+        return label
