@@ -69,6 +69,7 @@ def make_cases(folder: str) -> list[dict[str, str]]:
 
 
 def run_clara(folder: str, workers: int, epochs: int) -> dict[str, float]:
+    import nibabel  # noqa: F401  (libraries are imported before timing, for both)
     import tensorflow  # noqa: F401  (imported before timing, as torch is for MONAI)
     from clara_transforms_basic.crop import CropByPosNegRatio
     from clara_transforms_basic.flip import RandomSpatialFlip
@@ -112,6 +113,7 @@ def run_clara(folder: str, workers: int, epochs: int) -> dict[str, float]:
 
 def run_monai(folder: str, epochs: int, fgbg: bool) -> dict[str, float]:
     import monai.transforms as mt
+    import nibabel  # noqa: F401  (MONAI imports it on first use; both import it before timing)
     from monai.data import CacheDataset, DataLoader
 
     with open(os.path.join(folder, "dataset.json")) as f:

@@ -172,3 +172,22 @@ def test_reading_dicom_leaves_the_locale_alone(tmp_path):
     folder = _series_from(str(tmp_path), get_testdata_file("CT_small.dcm"), [0.0, 2.0])
     load(LoadDicomSeries("image"), folder)
     assert locale.getpreferredencoding(False) == before  # GDCM would set "C": ASCII files
+
+
+def test_load_nifti_reads_gzip_itself_like_nibabel(tmp_path):
+    import gzip
+
+    data = np.arange(120, dtype=np.int16).reshape(4, 5, 6)
+    nii = nib.Nifti2Image(data, np.diag([2.0, 3.0, 4.0, 1.0]))
+    nii.header.set_slope_inter(0.5, -3.0)
+    nib.save(nii, tmp_path / "two.nii.gz")
+    img = load(LoadNifti("image"), tmp_path / "two.nii.gz")
+    np.testing.assert_allclose(img.get_data(), nib.load(tmp_path / "two.nii.gz").get_fdata())
+    assert img.get_data().flags.c_contiguous
+    raw = gzip.decompress((tmp_path / "two.nii.gz").read_bytes())
+    (tmp_path / "multi.nii.gz").write_bytes(gzip.compress(raw[:500]) + gzip.compress(raw[500:]))
+    np.testing.assert_array_equal(load(LoadNifti("image"), tmp_path / "multi.nii.gz").get_data(),
+                                  img.get_data())
+    (tmp_path / "cut.nii.gz").write_bytes((tmp_path / "two.nii.gz").read_bytes()[:-20])
+    with pytest.raises(ValueError, match="cut.nii.gz.*truncated"):
+        load(LoadNifti("image"), tmp_path / "cut.nii.gz")

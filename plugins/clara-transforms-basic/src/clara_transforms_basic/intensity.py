@@ -92,7 +92,10 @@ class ScaleIntensityRange(IntensityTransform):
 
     def apply(self, data: np.ndarray) -> np.ndarray:
         scale = (self.b_max - self.b_min) / (self.a_max - self.a_min)
-        out = (data.astype(self.dtype) - self.a_min) * scale + self.b_min
+        out = data.astype(self.dtype)  # the one copy; the rest in place
+        out -= self.a_min
+        out *= scale
+        out += self.b_min
         if self.clip:
             np.clip(out, *sorted((self.b_min, self.b_max)), out=out)
         return out
