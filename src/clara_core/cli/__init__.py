@@ -12,6 +12,7 @@ COMMANDS = {
     "components": "clara_core.cli.components",
     "config": "clara_core.cli.config_cmd",
     "train": "clara_core.cli.train_cmd",
+    "validate": "clara_core.cli.validate_cmd",
     "export": "clara_core.cli.export_cmd",
     "plugin": "clara_core.cli.plugin_cmd",
 }

@@ -32,6 +32,7 @@ from clara_core.errors import ClaraError
 from clara_core.workflow.checkpoints import save_weights_atomic
 from clara_core.workflow.events import RunState
 from clara_core.workflow.export import save_model_atomic
+from clara_core.workflow.layout import build_channels_last, channels_last_twin
 from clara_core.workflow.progress import TrainProgress
 from clara_core.workflow.report import SliceExample, write_report_png
 from clara_core.workflow.state import TrainState, load_resume_point, save_resume_point
@@ -143,7 +144,15 @@ class Trainer:
             self.ctx[BuildContext.KEY_IS_TRAIN] = True
 
             self.model_component = train["model"]
-            outputs = self.model_component.build(self.ctx)
+            twin = None if gpus or not first else channels_last_twin(self.model_component)
+            if twin is not None and self.cfg.get("cpu_channels_last", True):
+                self.log("compute layout: channels_last on CPU (the config's channels_first "
+                         "model runs with one transpose at its input and output)")
+                self.model_component = twin
+                outputs = build_channels_last(twin, self.ctx[BuildContext.KEY_MODEL_INPUT],
+                                              self.ctx)
+            else:
+                outputs = self.model_component.build(self.ctx)
             self.model = outputs if isinstance(outputs, keras.Model) else keras.Model(
                 self.ctx[BuildContext.KEY_MODEL_INPUT], outputs, name="clara_model")
             self.ctx[BuildContext.KEY_MODEL] = self.model

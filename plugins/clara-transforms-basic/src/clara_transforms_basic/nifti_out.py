@@ -4,6 +4,7 @@ at) and ``WriteNifti`` (the validation writer: predictions on the input's grid).
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Sequence
 
 import numpy as np
@@ -42,10 +43,16 @@ def save_nifti(image: MedicalImage, path: str, dtype: str | None = None) -> str:
         data = np.rint(data).astype(dtype) if np.dtype(dtype).kind in "iu" else data.astype(dtype)
     affine = image.get_property(ImageProperty.AFFINE)
     affine = np.eye(4) if affine is None or np.shape(affine) != (4, 4) else np.asarray(affine)
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.tmp.nii.gz"
-    nib.save(nib.Nifti1Image(np.ascontiguousarray(data), affine), tmp)
-    os.replace(tmp, path)
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(suffix=".nii.gz", prefix=".writing-", dir=folder)
+    os.close(handle)  # a unique name: workers may write the same case at once
+    try:
+        nib.save(nib.Nifti1Image(np.ascontiguousarray(data), affine), tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
     return path
 
 

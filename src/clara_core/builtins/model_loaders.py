@@ -1,0 +1,72 @@
+"""Model loaders of validation configs (``model_loader``): ``CheckpointLoader`` and the
+SDK's ``FrozenGraphModelLoader``, mapped to the exported SavedModel."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from clara_core.components.model_loader import ModelLoader
+from clara_core.errors import ClaraError
+from clara_core.validation import check_argument
+
+KEY_MMAR_ROOT = "mmar_root"
+
+
+def _in_mmar(build_ctx: Any, path: str) -> str:
+    root = build_ctx.get(KEY_MMAR_ROOT, os.getcwd()) if build_ctx is not None else os.getcwd()
+    return path if os.path.isabs(path) else os.path.join(root, path)
+
+
+class CheckpointLoader(ModelLoader):
+    """The trained model in ``checkpoint_dir`` (an MMAR's ``models``): the architecture
+    of ``model_final.keras`` with the weights ``checkpoint`` names: ``best`` (by the key
+    metric; the final weights when there is no best), ``final`` or ``latest``."""
+
+    def __init__(self, checkpoint_dir: str = "models", checkpoint: str = "best") -> None:
+        check_argument("CheckpointLoader", "checkpoint", checkpoint,
+                       checkpoint in ("best", "final", "latest"), '"best", "final" or "latest"')
+        self.checkpoint_dir, self.checkpoint = checkpoint_dir, checkpoint
+
+    def load(self, build_ctx: Any) -> Any:
+        import keras
+
+        folder = _in_mmar(build_ctx, self.checkpoint_dir)
+        architecture = os.path.join(folder, "model_final.keras")
+        if not os.path.exists(architecture):
+            raise ClaraError(f"CheckpointLoader: no trained model in {folder} "
+                             "(model_final.keras is written when training finishes); train "
+                             "the MMAR first, or point checkpoint_dir at its models folder.")
+        model = keras.models.load_model(architecture, compile=False)
+        weights = os.path.join(folder, f"model_{self.checkpoint}.weights.h5")
+        if os.path.exists(weights):
+            model.load_weights(weights)
+        elif self.checkpoint != "best":
+            raise ClaraError(f"CheckpointLoader: {weights} does not exist; use checkpoint "
+                             '"best" or "final".')
+        return model
+
+
+class FrozenGraphModelLoader(ModelLoader):
+    """The SDK's loader of TF1 frozen graphs (``.pb``, TensorRT ``.trt.pb``). Those do not
+    exist in TensorFlow 2; its equivalent is the SavedModel ``clara export`` writes, which
+    this loader takes from ``saved_model`` beside ``model_file_path`` (or from the path
+    itself when it is a SavedModel folder)."""
+
+    def __init__(self, model_file_path: str) -> None:
+        self.model_file_path = model_file_path
+
+    def load(self, build_ctx: Any) -> Any:
+        import tensorflow as tf
+
+        path = _in_mmar(build_ctx, self.model_file_path)
+        candidates = [path, os.path.join(os.path.dirname(path), "saved_model")]
+        for folder in candidates:
+            if os.path.isfile(os.path.join(folder, "saved_model.pb")):
+                loaded = tf.saved_model.load(folder)
+                return lambda x, training=False: loaded.serve(tf.convert_to_tensor(x))
+        raise ClaraError(
+            f"FrozenGraphModelLoader: {self.model_file_path} names a TF1 frozen graph, which "
+            "TensorFlow 2 cannot run. Export the trained model as a SavedModel with `clara "
+            f"export -m MMAR` (it writes {candidates[1]}), which this loader then uses, or "
+            'use {"name": "CheckpointLoader", "args": {"checkpoint_dir": "{MMAR_CKPT_DIR}"}}.')

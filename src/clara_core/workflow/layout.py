@@ -1,0 +1,54 @@
+"""Compute layout: run a ``channels_first`` model as ``channels_last`` on CPUs.
+
+TensorFlow's CPU kernels for 3D convolutions are channels-last only; Keras runs
+``channels_first`` convolutions there through XLA with transposes around every
+layer, 8-14 times slower per step and recompiled for every new input shape
+(README, "Choosing a network"). SDK configs are channels-first throughout. On a
+machine without a GPU the engine therefore builds the model component with
+``data_format="channels_last"`` and puts one transpose at the input and one per
+output: losses, metrics, inferers and checkpoints still see the config's
+channels-first tensors, and the weights are the same arrays either way (Keras
+kernels do not depend on the data format), so a checkpoint moves between CPU
+and GPU machines.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clara_core.components.build_ctx import BuildContext
+
+
+def channels_last_twin(component: Any) -> Any | None:
+    """The same model component with ``data_format="channels_last"``, or None when it
+    has no such argument or cannot be rebuilt from its config."""
+    config = component.get_config() if hasattr(component, "get_config") else {}
+    if config.get("data_format") != "channels_first":
+        return None
+    try:
+        return type(component)(**{**config, "data_format": "channels_last"})
+    except Exception:  # a custom model whose constructor is not its config: leave it
+        return None
+
+
+def build_channels_last(twin: Any, inputs: Any, build_ctx: Any) -> Any:
+    """Outputs of ``twin`` (channels-last) on channels-first ``inputs``, as channels-first
+    tensors (each of a list of deep-supervision outputs)."""
+    from keras import layers
+
+    rank = len(inputs.shape) - 1  # without the batch axis
+    to_last = layers.Permute((*range(2, rank + 1), 1), name="to_channels_last")
+    outputs = twin.get_predictions(to_last(inputs), build_ctx.get(BuildContext.KEY_IS_TRAIN, True),
+                                   build_ctx)
+
+    def back(x: Any, i: int) -> Any:
+        if len(x.shape) != rank + 1:  # class scores: no spatial axes
+            return x
+        return layers.Permute((rank, *range(1, rank)), name=f"to_channels_first_{i}")(x)
+
+    if isinstance(outputs, (list, tuple)):
+        return [back(o, i) for i, o in enumerate(outputs)]
+    return back(outputs, 0)
+
+
+__all__ = ["build_channels_last", "channels_last_twin"]
