@@ -68,9 +68,9 @@ def make_cases(folder: str) -> list[dict[str, str]]:
     return items
 
 
-def run_clara(folder: str, workers: int, epochs: int) -> dict[str, float]:
-    import nibabel  # noqa: F401  (libraries are imported before timing, for both)
-    import tensorflow  # noqa: F401  (imported before timing, as torch is for MONAI)
+def clara_pipeline(folder: str, workers: int, prefetch: int = 2) -> Any:
+    """The benchmark's chain in a SegmentationImagePipeline (also used by
+    workers_threads_vs_processes.py)."""
     from clara_transforms_basic.crop import CropByPosNegRatio
     from clara_transforms_basic.flip import RandomSpatialFlip
     from clara_transforms_basic.intensity import RandomShiftIntensity, ScaleIntensityRange
@@ -80,7 +80,7 @@ def run_clara(folder: str, workers: int, epochs: int) -> dict[str, float]:
     from clara_core.data.segmentation import SegmentationImagePipeline
 
     pipeline = SegmentationImagePipeline("dataset.json", output_batch_size=BATCH,
-                                         num_workers=workers, prefetch_size=2,
+                                         num_workers=workers, prefetch_size=prefetch,
                                          batched_by_transforms=True)
     pipeline.set_root(folder)
     pipeline.set_seed(0)
@@ -92,6 +92,14 @@ def run_clara(folder: str, workers: int, epochs: int) -> dict[str, float]:
         RandomSpatialFlip(["image", "label"], probability=0.5, axes=[0]),
         RandomShiftIntensity(["image"], offset=0.1, probability=0.5),
     ])
+    return pipeline
+
+
+def run_clara(folder: str, workers: int, epochs: int) -> dict[str, float]:
+    import nibabel  # noqa: F401  (libraries are imported before timing, for both)
+    import tensorflow  # noqa: F401  (imported before timing, as torch is for MONAI)
+
+    pipeline = clara_pipeline(folder, workers)
     t0 = time.perf_counter()
     pipeline.cache_all()
     build = time.perf_counter() - t0

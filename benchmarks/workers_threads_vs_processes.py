@@ -33,31 +33,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(__file__))
 
 import numpy as np  # noqa: E402
-from pipeline_vs_monai import BATCH, CASES, CROP, SAMPLES, SHAPE, make_cases  # noqa: E402
+from pipeline_vs_monai import (  # noqa: E402
+    BATCH,
+    CASES,
+    CROP,
+    SAMPLES,
+    SHAPE,
+    clara_pipeline,
+    make_cases,
+)
 
 _PIPELINE: Any = None  # the forked workers' copy (shared pages) of the cached pipeline
 
 
 def build(folder: str, workers: int) -> Any:
-    from clara_transforms_basic.crop import CropByPosNegRatio
-    from clara_transforms_basic.flip import RandomSpatialFlip
-    from clara_transforms_basic.intensity import RandomShiftIntensity, ScaleIntensityRange
-    from clara_transforms_basic.layout import ConvertToChannelsFirst
-    from clara_transforms_basic.loaders.nifti import LoadNifti
-
-    from clara_core.data.segmentation import SegmentationImagePipeline
-
-    pipeline = SegmentationImagePipeline("dataset.json", output_batch_size=BATCH,
-                                         num_workers=workers, batched_by_transforms=True)
-    pipeline.set_root(folder)
-    pipeline.set_transforms([
-        LoadNifti(fields=["image", "label"]),
-        ConvertToChannelsFirst(fields=["image", "label"]),
-        ScaleIntensityRange("image", a_min=-1000, a_max=1000, b_min=0.0, b_max=1.0, clip=True),
-        CropByPosNegRatio(size=[CROP] * 3, pos=1, neg=1, num_samples=SAMPLES),
-        RandomSpatialFlip(["image", "label"], probability=0.5, axes=[0]),
-        RandomShiftIntensity(["image"], offset=0.1, probability=0.5),
-    ])
+    pipeline = clara_pipeline(folder, workers, prefetch=1)
     pipeline.cache_all()
     return pipeline
 

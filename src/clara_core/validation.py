@@ -22,3 +22,16 @@ def check_arguments(owner: str, checks: Iterable[tuple[str, object, bool, str]])
     """:func:`check_argument` for each ``(name, value, ok, expected)``."""
     for name, value, ok, expected in checks:
         check_argument(owner, name, value, ok, expected)
+
+
+def check_probability(owner: str, probability: float) -> None:
+    """The ``probability`` argument of a random transform: a float in [0, 1].
+
+    >>> check_probability("RandomZoom", 1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid value for argument `probability` of RandomZoom: expected a float in [0, 1], received 1.5.
+    """
+    check_argument(owner, "probability", probability,
+                   isinstance(probability, int | float) and 0.0 <= probability <= 1.0,
+                   "a float in [0, 1]")

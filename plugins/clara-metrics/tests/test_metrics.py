@@ -8,7 +8,7 @@ from clara_metrics.distance import (
     ComputeSurfaceDistance,
     directed_distances,
 )
-from clara_metrics.training import TrainAccuracy, TrainDice
+from clara_metrics.training import DiceMaskedOutput, NegLoss, TrainAccuracy, TrainDice
 
 from clara_core import MedicalImage, TransformContext
 from clara_core.testing import parametrize_with_checks
@@ -19,7 +19,8 @@ from clara_core.testing import parametrize_with_checks
     ComputeHausdorffDistance("hd95"), ComputeHausdorffDistance("hd", percentile=None),
     ComputeSurfaceDistance("asd"), ComputeAverage("negloss", "negloss"),
     ComputeMulticlassAverage("dice1", "negloss", label_index=None),
-    TrainDice(data_format="channels_last"), TrainAccuracy()])
+    TrainDice(data_format="channels_last"), TrainAccuracy(), NegLoss(tag="negloss"),
+    DiceMaskedOutput(data_format="channels_last")])
 def test_conformance(component, check):
     check(component)
 

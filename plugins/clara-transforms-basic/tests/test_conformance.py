@@ -12,6 +12,7 @@ from clara_transforms_basic import (
     intensity,
     label,
     layout,
+    nifti_out,
     orientation,
     resample,
     warp,
@@ -131,4 +132,28 @@ COMPONENTS = [
 
 @parametrize_with_checks(COMPONENTS, sample=sample)
 def test_conformance(component, check):
+    check(component)
+
+
+def _sdk_sample(component):
+    ctx = default_sample(component)
+    if isinstance(component, label.SplitBasedOnLabel):  # a label map of values 0, 1, 2
+        values = np.random.default_rng(0).integers(0, 3, (1, 16, 16, 16)).astype("float32")
+        ctx.set_image("model", ctx.get_image("model").new_image(values, "CDHW"))
+    if isinstance(component, label.CopyProperties):
+        ctx.set_image("image", ctx.get_image("pred"))
+    return ctx
+
+
+SDK_COMPONENTS = [
+    crop.FastPosNegRatioCropROI(size=[8, 8, 8], rotation=True, scale=True, deform=True),
+    crop.FastPosNegRatioCropROI(size=[8, 8, 8]),
+    label.SplitBasedOnLabel("model", ["c0", "c1", "c2"]),
+    label.CopyProperties(["pred"], from_field="image", properties=["affine"]),
+    nifti_out.SaveAsNifti(["image", "label"], out_dir=tempfile.mkdtemp()),
+]
+
+
+@parametrize_with_checks(SDK_COMPONENTS, sample=_sdk_sample)
+def test_sdk_transform_conformance(component, check):
     check(component)

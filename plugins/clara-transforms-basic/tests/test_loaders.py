@@ -149,7 +149,7 @@ def test_numpy_and_mat_loaders(tmp_path):
     np.savez(tmp_path / "a.npz", image=vol, other=vol)
     img = load(LoadNumpy("image", shape="DHW", key="image"), tmp_path / "a.npz")
     np.testing.assert_array_equal(img.get_data(), vol)
-    with pytest.raises(ValueError, match="choose one with `key`"):
+    with pytest.raises(ValueError, match=r"holds \[.image., .other.\]; choose one with `key`"):
         load(LoadNumpy("image", shape="DHW"), tmp_path / "a.npz")
     np.save(tmp_path / "b.npy", vol)
     with pytest.raises(ValueError, match=r"b.npy holds an array of shape \(2, 3, 4\).*CDHW"):

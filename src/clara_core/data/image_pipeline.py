@@ -84,6 +84,7 @@ class ImagePipeline(DataPipeline):
         self.num_cache_objects, self.replace_percent = num_cache_objects, replace_percent
         self.cache_dir, self.skip_bad_cases = cache_dir, skip_bad_cases
         self._transforms: list[Transformer] = []
+        self._batch_transforms: list[Transformer] = []
         self._seed = 0
         self._root = os.getcwd()
         self._items: list[dict[str, Any]] | None = None
@@ -101,6 +102,11 @@ class ImagePipeline(DataPipeline):
         self._transforms = list(transforms)
         self._cached = {}
         self._suffix_pool = None
+
+    def set_batch_transforms(self, transforms: Sequence[Transformer]) -> None:
+        """Transforms of whole batches (the config's ``batch_transforms``): they see the
+        stacked image and label as ``N...`` MedicalImages."""
+        self._batch_transforms = list(transforms)
 
     def set_seed(self, seed: int) -> None:
         self._seed = int(seed)
@@ -289,8 +295,25 @@ class ImagePipeline(DataPipeline):
             images.append(s[self.image_field])
             labels.append(s[self.label_field])
             if len(images) == self.output_batch_size:
-                yield np.stack(images), np.stack(labels)  # contiguous float32 batches
+                batch = np.stack(images), np.stack(labels)  # contiguous float32 batches
+                yield self._batch_transformed(*batch) if self._batch_transforms else batch
                 images, labels = [], []
+
+    def _batch_transformed(self, images: np.ndarray,
+                           labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        fmt = "N" + ("C" if self.output_data_format == "channels_first" else "")
+        spatial = "DHW"[3 - (images.ndim - 2):]
+        layout = fmt + spatial + ("" if self.output_data_format == "channels_first" else "C")
+        ctx = TransformContext()
+        ctx.set_image(self.image_field, MedicalImage(images, layout))
+        if labels.ndim == images.ndim:
+            ctx.set_image(self.label_field, MedicalImage(labels, layout))
+        else:  # class labels
+            ctx[self.label_field] = labels
+        ctx = run_transforms(self._batch_transforms, ctx)
+        label = ctx[self.label_field]
+        return (ctx.get_image(self.image_field).get_data(),
+                label.get_data() if isinstance(label, MedicalImage) else np.asarray(label))
 
     def feed(self, epoch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """The batches of ``epoch``, prepared ``prefetch_size`` batches ahead in a

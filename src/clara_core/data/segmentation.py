@@ -37,3 +37,14 @@ class SegmentationImagePipelineWithCache(SegmentationImagePipeline):
             output_batch_size, batched_by_transforms, num_workers, prefetch_size,
             output_data_format, image_field, label_field, shuffle, True, num_cache_objects,
             replace_percent, cache_dir, skip_bad_cases)
+
+
+class SegmentationKerasImagePipeline(SegmentationImagePipeline):
+    """The SDK's Keras variant of :class:`SegmentationImagePipeline`. On TensorFlow 2 every
+    pipeline feeds a Keras model, so the two are one engine; the name is kept for
+    configs that use it."""
+
+
+class SegmentationKerasImagePipelineWithCache(SegmentationImagePipelineWithCache):
+    """The SDK's Keras variant of :class:`SegmentationImagePipelineWithCache` (one engine
+    on TensorFlow 2; the name is kept for configs that use it)."""

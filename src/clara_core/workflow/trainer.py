@@ -114,6 +114,8 @@ class Trainer:
         self.train_pipeline.set_root(root)
         self.train_pipeline.set_seed(self.seed)
         self.train_pipeline.set_transforms(train.get("pre_transforms", []))
+        if hasattr(self.train_pipeline, "set_batch_transforms"):
+            self.train_pipeline.set_batch_transforms(train.get("batch_transforms", []))
         self.train_pipeline.build(self.ctx)
         self.ctx[BuildContext.KEY_TRAIN_DATA_PIPELINE] = self.train_pipeline
 

@@ -8,13 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from clara_core import MultiFieldTransformer, TransformContext
+from clara_core.validation import check_probability
 from clara_transforms_basic.geometry import flip, spatial_shape, with_index_map
-
-
-def _check_probability(owner: str, probability: float) -> None:
-    if not 0.0 <= probability <= 1.0:
-        raise ValueError(f"Invalid value for argument `probability` of {owner}: expected a "
-                         f"float in [0, 1], received {probability!r}.")
 
 
 def flip_fields(ctx: TransformContext, fields: Sequence[str], axes: Sequence[int]) -> None:
@@ -41,7 +36,7 @@ class RandomSpatialFlip(MultiFieldTransformer):
     def __init__(self, fields: str | Sequence[str], probability: float = 0.5,
                  axes: Sequence[int] | None = None) -> None:
         MultiFieldTransformer.__init__(self, fields)
-        _check_probability("RandomSpatialFlip", probability)
+        check_probability("RandomSpatialFlip", probability)
         self.probability = probability
         self.axes = None if axes is None else list(axes)
 
@@ -71,7 +66,7 @@ class RandomAxisFlip(MultiFieldTransformer):
 
     def __init__(self, fields: str | Sequence[str], probability: float = 0.5) -> None:
         MultiFieldTransformer.__init__(self, fields)
-        _check_probability("RandomAxisFlip", probability)
+        check_probability("RandomAxisFlip", probability)
         self.probability = probability
 
     def is_deterministic(self) -> bool:

@@ -13,12 +13,7 @@ from typing import Any
 import numpy as np
 
 from clara_core import MultiFieldTransformer, TransformContext
-
-
-def _check_probability(owner: str, probability: float) -> None:
-    if not 0.0 <= probability <= 1.0:
-        raise ValueError(f"Invalid value for argument `probability` of {owner}: expected a "
-                         f"float in [0, 1], received {probability!r}.")
+from clara_core.validation import check_probability
 
 
 def _float(data: np.ndarray) -> np.ndarray:
@@ -44,7 +39,7 @@ class RandomIntensityTransform(MultiFieldTransformer):
 
     def __init__(self, fields: str | Sequence[str], probability: float = 0.5) -> None:
         MultiFieldTransformer.__init__(self, fields)
-        _check_probability(type(self).__name__, probability)
+        check_probability(type(self).__name__, probability)
         self.probability = probability
 
     def is_deterministic(self) -> bool:
@@ -286,7 +281,7 @@ class RandomGaussianSmooth(MultiFieldTransformer):
     def __init__(self, fields: str | Sequence[str], sigma_min: float = 0.25,
                  sigma_max: float = 1.5, probability: float = 0.5) -> None:
         MultiFieldTransformer.__init__(self, fields)
-        _check_probability("RandomGaussianSmooth", probability)
+        check_probability("RandomGaussianSmooth", probability)
         if not 0 <= sigma_min <= sigma_max:
             raise ValueError("Invalid values for arguments `sigma_min`/`sigma_max` of "
                              "RandomGaussianSmooth: expected 0 <= sigma_min <= sigma_max, "
@@ -329,7 +324,7 @@ class RandomMRBiasField(MultiFieldTransformer):
     def __init__(self, fields: str | Sequence[str], degree: int = 3, coefficient: float = 0.5,
                  probability: float = 0.5) -> None:
         MultiFieldTransformer.__init__(self, fields)
-        _check_probability("RandomMRBiasField", probability)
+        check_probability("RandomMRBiasField", probability)
         if not isinstance(degree, int) or degree < 1:
             raise ValueError("Invalid value for argument `degree` of RandomMRBiasField: "
                              f"expected an integer >= 1, received {degree!r}.")

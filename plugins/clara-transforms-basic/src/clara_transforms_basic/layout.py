@@ -98,3 +98,26 @@ class SplitAcrossChannels(Transformer):
             part = np.take(data, [i], axis=axis)
             transform_ctx.set_image(name, img.new_image(part, img.get_shape_format()))
         return transform_ctx
+
+
+class MergeBatchDims(MultiFieldTransformer):
+    """The SDK's batch transform that merged the crops of each case into the batch axis
+    (``batched_by_transforms``: ``B x N x C...`` to ``B*N x C...``). This engine splits
+    a case's crops into samples before batching, so batches arrive merged; in
+    ``batch_transforms`` this checks that each field is one batch axis (``N...``)
+    and passes the batch on.
+
+    >>> from clara_core import MedicalImage
+    >>> ctx = TransformContext()
+    >>> ctx.set_image("image", MedicalImage(np.zeros((8, 1, 4, 4, 4)), "NCDHW"))
+    >>> MergeBatchDims("image").transform(ctx).get_image("image").get_data().shape
+    (8, 1, 4, 4, 4)
+    """
+
+    def transform(self, transform_ctx: TransformContext) -> TransformContext:
+        for field in self.fields:
+            fmt = transform_ctx.get_image(field).get_shape_format()
+            if not fmt.is_batched():
+                raise ValueError(f"MergeBatchDims: field {field!r} is {fmt}, not a batch; put "
+                                 "MergeBatchDims in batch_transforms, not pre_transforms.")
+        return transform_ctx

@@ -13,13 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from clara_core import TransformContext, Transformer
+from clara_core.validation import check_probability
 from clara_transforms_basic.geometry import about_center, resample, rotation, spatial_shape
-
-
-def _check_probability(owner: str, probability: float) -> None:
-    if not 0.0 <= probability <= 1.0:
-        raise ValueError(f"Invalid value for argument `probability` of {owner}: expected a "
-                         f"float in [0, 1], received {probability!r}.")
 
 
 class _RandomWarp(Transformer):
@@ -27,7 +22,7 @@ class _RandomWarp(Transformer):
 
     def __init__(self, image_field: str = "image", label_field: str | None = "label",
                  probability: float = 0.5) -> None:
-        _check_probability(type(self).__name__, probability)
+        check_probability(type(self).__name__, probability)
         self.image_field, self.label_field = image_field, label_field
         self.probability = probability
 

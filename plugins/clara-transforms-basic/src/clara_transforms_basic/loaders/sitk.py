@@ -34,6 +34,20 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[-1] if text else "unknown error"
 
 
+def read_itk(owner: str, file_name: str) -> Any:
+    """``sitk.ReadImage`` with errors that name the loader and the file."""
+    import SimpleITK as sitk
+
+    if not os.path.exists(file_name):
+        raise FileNotFoundError(f"{owner}: file not found: {file_name}")
+    try:
+        with kept_locale():
+            return sitk.ReadImage(file_name)
+    except RuntimeError as exc:
+        raise ValueError(f"{owner}: SimpleITK cannot read {file_name}: "
+                         f"{_first_line(exc)}") from exc
+
+
 def volume_from_sitk(itk: Any, file_name: str, dtype: np.dtype) -> MedicalImage:
     """A 3D SimpleITK image as a ``DHW``/``DHWC`` MedicalImage with LoadNifti's axis order
     (array indexed (i, j, k)), per-axis ``spacing`` and a RAS ``affine``."""
@@ -80,16 +94,7 @@ class LoadImage(FileLoader):
     """
 
     def load(self, file_name: str) -> MedicalImage:
-        import SimpleITK as sitk
-
-        if not os.path.exists(file_name):
-            raise FileNotFoundError(f"LoadImage: file not found: {file_name}")
-        try:
-            with kept_locale():
-                itk = sitk.ReadImage(file_name)
-        except RuntimeError as exc:
-            raise ValueError(f"LoadImage: SimpleITK cannot read {file_name}: "
-                             f"{_first_line(exc)}") from exc
+        itk = read_itk("LoadImage", file_name)
         try:
             return volume_from_sitk(itk, file_name, self._dtype)
         except ValueError as exc:
@@ -151,16 +156,9 @@ class _Load2D(FileLoader):
         import SimpleITK as sitk
 
         name = type(self).__name__
-        if not os.path.exists(file_name):
-            raise FileNotFoundError(f"{name}: file not found: {file_name}")
-        if not file_name.lower().endswith(self.formats):
+        if os.path.exists(file_name) and not file_name.lower().endswith(self.formats):
             raise ValueError(f"{name}: {file_name} is not a {'/'.join(self.formats)} file.")
-        try:
-            with kept_locale():
-                itk = sitk.ReadImage(file_name)
-        except RuntimeError as exc:
-            raise ValueError(f"{name}: SimpleITK cannot read {file_name}: "
-                             f"{_first_line(exc)}") from exc
+        itk = read_itk(name, file_name)
         data = np.asarray(sitk.GetArrayFromImage(itk), dtype=self._dtype)  # rows, cols[, c]
         if data.ndim not in (2, 3) or itk.GetDimension() != 2:
             raise ValueError(f"{name}: {file_name} has shape {data.shape}; expected a 2D image.")

@@ -1,0 +1,116 @@
+"""The rest of the SDK's vocabulary: NovoGrad, handlers, MergeBatchDims, pipeline names."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from conftest import run_clara
+from train_mmar import make_train_mmar, records
+
+from clara_core.registry.registry import Registry
+
+
+def test_novograd_follows_the_papers_update_rule():
+    import keras
+
+    from clara_core.builtins.novograd import NovoGrad
+
+    optimizer = NovoGrad(beta_1=0.9, beta_2=0.5, weight_decay=0.01).get_optimizer(0.1)
+    w = keras.Variable(np.array([[1.0, -2.0], [0.5, 3.0]], "float32"))
+    b = keras.Variable(np.array([0.3, -0.1], "float32"))
+    ref = [w.numpy().astype(float), b.numpy().astype(float)]
+    m, v = [0.0, 0.0], [None, None]
+    for t in range(4):
+        grads = [np.array([[0.1, 0.2], [-0.3, 0.4]]) * (t + 1), np.array([0.5, -0.5]) / (t + 1)]
+        optimizer.apply_gradients([(g.astype("float32"), var)
+                                   for g, var in zip(grads, (w, b), strict=True)])
+        for i, g in enumerate(grads):  # Ginsburg et al. 2019, per layer
+            norm = float((g ** 2).sum())
+            v[i] = norm if v[i] is None else 0.5 * v[i] + 0.5 * norm
+            m[i] = 0.9 * m[i] + g / (np.sqrt(v[i]) + 1e-8) + 0.01 * ref[i]
+            ref[i] = ref[i] - 0.1 * m[i]
+    np.testing.assert_allclose(w.numpy(), ref[0], atol=1e-5)
+    np.testing.assert_allclose(b.numpy(), ref[1], atol=1e-5)
+
+
+def test_sdk_names_resolve_without_a_path():
+    registry = Registry()
+    for kind, name in [("optimizer", "NovoGrad"), ("handler", "StatsHandler"),
+                       ("aux_op", "NegLoss"), ("aux_op", "DiceMaskedOutput"),
+                       ("model_loader", "CheckpointLoader"),
+                       ("model_loader", "FrozenGraphModelLoader"), ("writer", "WriteNifti"),
+                       ("pipeline", "SegmentationImagePipelineWithCache"),
+                       ("pipeline", "SegmentationKerasImagePipeline"),
+                       ("pipeline", "SegmentationKerasImagePipelineWithCache"),
+                       ("pipeline", "ClassificationImagePipeline"),
+                       ("inferer", "TFSimpleInferer"), ("lr_policy", "ReducePoly"),
+                       ("lr_policy", "ReduceCosine"), ("transform", "MergeBatchDims"),
+                       ("transform", "FastPosNegRatioCropROI"), ("transform", "SaveAsNifti")]:
+        assert registry.resolve(kind, name) is not None, (kind, name)
+
+
+RECORDER = '''
+from clara_core import Handler
+
+
+class Recorder(Handler):
+    """Writes the events it sees and stops training after ``stop_after`` epochs."""
+
+    def __init__(self, log_file, stop_after=2):
+        self.log_file, self.stop_after = log_file, stop_after
+
+    def _note(self, text):
+        with open(self.log_file, "a") as f:
+            f.write(text + "\\n")
+
+    def started(self, state):
+        self._note("started")
+
+    def epoch_started(self, state):
+        self._note(f"epoch_started {state.epoch}")
+
+    def iteration_completed(self, state):
+        self._note(f"iteration {state.epoch}.{state.step} {state.loss > 0}")
+
+    def epoch_completed(self, state):
+        self._note(f"epoch_completed {state.epoch} {sorted(state.record)}")
+        state.stop = state.epoch >= self.stop_after
+
+    def completed(self, state):
+        self._note(f"completed {state.epoch} best={state.best_key_metric is not None}")
+'''
+
+
+def test_handlers_see_every_event_and_can_stop_training(tmp_path):
+    root = make_train_mmar(tmp_path, epochs=4)
+    (root / "custom").mkdir()
+    (root / "custom" / "recorder.py").write_text(RECORDER)
+    config = json.loads((root / "config" / "config_train.json").read_text())
+    config["train"]["handlers"] = [
+        {"name": "StatsHandler", "args": {"interval": 1}},
+        {"path": "recorder.Recorder", "args": {"log_file": str(tmp_path / "events.txt")}}]
+    (root / "config" / "config_train.json").write_text(json.dumps(config))
+    out = run_clara("train", "-m", str(root), "--no-progress")
+    assert out.returncode == 0, out.stdout + out.stderr
+    events = (tmp_path / "events.txt").read_text().splitlines()
+    steps = [e for e in events if e.startswith("iteration 1.")]
+    assert events[0] == "started" and events[1] == "epoch_started 1" and steps
+    assert all(e.endswith("True") for e in steps)
+    completed = [e for e in events if e.startswith("epoch_completed")]
+    assert len(completed) == 2 and "'mean_dice'" in completed[0] and "'loss'" in completed[0]
+    assert events[-1] == "completed 2 best=True"
+    assert [r["epoch"] for r in records(root / "models")] == [1, 2]  # stopped after 2 of 4
+    assert "a handler stopped training after epoch 2" in out.stdout
+    assert "stats: epoch 1/4 step 1 loss=" in out.stdout
+    assert "stats: epoch 2/4 loss=" in out.stdout and "best mean_dice=" in out.stdout
+
+
+def test_merge_batch_dims_in_batch_transforms(tmp_path):
+    root = make_train_mmar(tmp_path, epochs=1)
+    config = json.loads((root / "config" / "config_train.json").read_text())
+    config["train"]["batch_transforms"] = [{"name": "MergeBatchDims",
+                                            "args": {"fields": ["image", "label"]}}]
+    (root / "config" / "config_train.json").write_text(json.dumps(config))
+    out = run_clara("train", "-m", str(root), "--no-progress")
+    assert out.returncode == 0, out.stdout + out.stderr
