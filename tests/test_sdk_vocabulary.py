@@ -114,3 +114,25 @@ def test_merge_batch_dims_in_batch_transforms(tmp_path):
     (root / "config" / "config_train.json").write_text(json.dumps(config))
     out = run_clara("train", "-m", str(root), "--no-progress")
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def _core_components():
+    from clara_core.builtins.handlers import StatsHandler
+    from clara_core.builtins.model_loaders import CheckpointLoader, FrozenGraphModelLoader
+    from clara_core.builtins.novograd import NovoGrad
+    from clara_core.data.classification import ClassificationImagePipeline
+    from clara_core.data.segmentation import (
+        SegmentationImagePipelineWithCache,
+        SegmentationKerasImagePipeline,
+    )
+
+    return [NovoGrad(beta_1=0.9), StatsHandler(interval=5), CheckpointLoader("models", "final"),
+            FrozenGraphModelLoader("models/model.trt.pb"),
+            SegmentationImagePipelineWithCache("dataset.json", num_cache_objects=4),
+            SegmentationKerasImagePipeline("dataset.json"),
+            ClassificationImagePipeline("dataset.json", num_classes=3)]
+
+
+from clara_core.testing import conformance_tests  # noqa: E402
+
+test_core_sdk_components_conform = conformance_tests(_core_components())

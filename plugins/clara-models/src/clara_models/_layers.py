@@ -42,8 +42,10 @@ class Ops:
         """A normalisation layer for ``channels`` channels (identity for ``none``)."""
         from keras import layers
 
-        if kind == "batch":
-            return layers.BatchNormalization(axis=self.axis)
+        if kind == "batch":  # PyTorch's defaults (momentum 0.1 there), which the reference
+            # networks were trained with: Keras' 0.99 leaves the moving statistics of a
+            # short run far from the data, and evaluation off by a constant
+            return layers.BatchNormalization(axis=self.axis, momentum=0.9, epsilon=1e-5)
         if kind == "instance":
             return layers.GroupNormalization(groups=channels, axis=self.axis)
         if kind == "group":
