@@ -219,3 +219,22 @@ def test_classification_pipeline_batches_images_with_class_labels(tmp_path):
     assert (prop.num_channels, prop.num_label_channels, prop.crop_shape) == (1, 3, (20, 20, 20))
     ds = p.get_dataset(0)
     assert [tuple(t.shape) for t in next(iter(ds))] == [(2, 1, 20, 20, 20), (2, 3)]
+
+
+def test_label_on_another_grid_is_a_bad_case_but_header_round_off_is_not(tmp_path):
+    import nibabel as nib
+
+    from clara_core.data.chain import CaseError
+
+    items = [make_case(tmp_path, 0)]
+    label = nib.load(tmp_path / "label0.nii.gz")
+    for name, offset in (("noise", 1e-4), ("shifted", 0.5)):
+        affine = label.affine.copy()
+        affine[0, 3] += offset  # mm; voxels are 1 mm
+        nib.save(nib.Nifti1Image(np.asarray(label.dataobj), affine), tmp_path / f"{name}.nii.gz")
+        items.append({"image": "image0.nii.gz", "label": f"{name}.nii.gz"})
+    (tmp_path / "dataset.json").write_text(json.dumps({"training": items}))
+    p = bad_pipeline(tmp_path)
+    assert p._prefix(1) is not None
+    with pytest.raises(CaseError, match=r"shifted.nii.gz.*0.5 voxels apart"):
+        p._prefix(2)
