@@ -17,19 +17,19 @@ class Unet(Model):
     ``batch``, ``instance``, ``group`` (8 groups) or ``none``; ``dropout`` applies at
     the bottleneck; ``residual`` adds each block's input (1x1-projected) to its
     output (residual units). Input sizes must be divisible by ``2**depth``.
+    Parameters for ``Unet(num_classes=2)`` on one input channel, 3D: 1,402,690
+    (1,401,282 trainable; the rest are batch-norm moving statistics).
 
     The SDK's form, ``nf_enc``/``nf_dec`` (lists or comma-separated strings such as
     ``"32,64,64,64"``), gives the filters level by level instead: each encoder level
-    is a stride-2 conv block of ``nf_enc[i]`` filters; the first ``len(nf_enc)``
-    decoder entries are conv blocks each followed by 2x upsampling and the skip of
-    the level above (the input itself last); further ``nf_dec`` entries are conv
-    blocks at full resolution before the head. Input sizes must then be divisible
-    by ``2**len(nf_enc)``.
+    is a stride-2 convolution (with norm and ReLU) of ``nf_enc[i]`` filters; the
+    first ``len(nf_enc)`` decoder entries are conv blocks each followed by 2x
+    upsampling and the skip of the level above (the input itself last); further
+    ``nf_dec`` entries are conv blocks at full resolution before the head. Input
+    sizes must then be divisible by ``2**len(nf_enc)``.
 
     >>> Unet(num_classes=2, nf_enc="32,64", nf_dec="64,32,16").get_config()["nf_dec"]
     '64,32,16'
-    Parameters for ``Unet(num_classes=2)`` on one input channel, 3D: 1,402,690
-    (1,401,282 trainable; the rest are batch-norm moving statistics).
     """
 
     def __init__(self, num_classes: int, filters: int = 16, depth: int = 3,
