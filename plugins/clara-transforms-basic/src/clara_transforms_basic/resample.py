@@ -79,7 +79,7 @@ class ScaleByResolution(_Rescale):
                              f"{image.get_property('filename', '(no file name)')} has no "
                              "'spacing' property: load it with LoadNifti/LoadImage, which "
                              "record it.")
-        target = _per_axis(type(self).__name__, "target_resolution", self._target, len(shape))
+        target = _per_axis(type(self).__name__, "target spacing", self._target, len(shape))
         return [round(n * s / t) for n, s, t in zip(shape, spacing[: len(shape)], target,
                                                     strict=True)]
 
@@ -93,9 +93,9 @@ class ScaleBySpacing(ScaleByResolution):
 
     def __init__(self, fields: str | Sequence[str], target_spacing: Sequence[float] | float,
                  is_label: bool = False) -> None:
-        ScaleByResolution.__init__(self, fields, target_spacing, is_label)
-        del self.target_resolution
+        _Rescale.__init__(self, fields, is_label)
         self.target_spacing = target_spacing
+        self._target = _positive_list("ScaleBySpacing", "target_spacing", target_spacing)
 
 
 class ScaleToShape(_Rescale):
