@@ -68,6 +68,8 @@ TRAIN_SETTINGS: dict[str, Setting] = {
     "amp_dtype": Setting((str,), '"float16" or "bfloat16" (default: float16 on GPU, else '
                          "bfloat16)"),
     "names_only": Setting(_BOOL, "true or false"),
+    "cpu_channels_last": Setting(_BOOL, "true or false (default true: on a machine without "
+                                 "a GPU, build channels_first models channels_last)"),
     "determinism": Setting((dict,), 'an object such as {"random_seed": 123}'),
 }
 

@@ -12,25 +12,27 @@ turns them into one readable test per (component, check), after scikit-learn's
 """
 
 from clara_core.testing.checks import (
-    check_bad_input_clear_error,
-    check_geometry_consistent,
     check_get_config_roundtrip,
-    check_is_deterministic_honest,
     check_loss_contract,
     check_metric_contract,
     check_model_learns,
     check_model_output_shape,
     check_model_save_reload,
     check_name_resolves,
-    check_probability_zero_is_identity,
-    check_same_seed_same_output,
     checks_for,
     default_loss_inputs,
     default_metric_inputs,
     default_model_input,
-    default_sample,
 )
 from clara_core.testing.pytest_helpers import conformance_tests, parametrize_with_checks
+from clara_core.testing.transform_checks import (
+    check_bad_input_clear_error,
+    check_geometry_consistent,
+    check_is_deterministic_honest,
+    check_probability_zero_is_identity,
+    check_same_seed_same_output,
+    default_sample,
+)
 
 __all__ = [
     "check_bad_input_clear_error",

@@ -51,4 +51,16 @@ def build_channels_last(twin: Any, inputs: Any, build_ctx: Any) -> Any:
     return back(outputs, 0)
 
 
-__all__ = ["build_channels_last", "channels_last_twin"]
+def build_model_outputs(component: Any, build_ctx: Any, cpu_only: bool,
+                        log: Any = print) -> tuple[Any, Any]:
+    """``(component used, outputs)``: the channels-last twin on a CPU-only machine when
+    the component is channels-first and has one, else the component as configured."""
+    twin = channels_last_twin(component) if cpu_only else None
+    if twin is None:
+        return component, component.build(build_ctx)
+    log("compute layout: channels_last on CPU (the config's channels_first model runs with "
+        "one transpose at its input and output)")
+    return twin, build_channels_last(twin, build_ctx[BuildContext.KEY_MODEL_INPUT], build_ctx)
+
+
+__all__ = ["build_channels_last", "build_model_outputs", "channels_last_twin"]

@@ -32,12 +32,12 @@ from clara_core.errors import ClaraError
 from clara_core.workflow.checkpoints import save_weights_atomic
 from clara_core.workflow.events import RunState
 from clara_core.workflow.export import save_model_atomic
-from clara_core.workflow.layout import build_channels_last, channels_last_twin
+from clara_core.workflow.layout import build_model_outputs
 from clara_core.workflow.progress import TrainProgress
 from clara_core.workflow.report import SliceExample, write_report_png
 from clara_core.workflow.state import TrainState, load_resume_point, save_resume_point
 from clara_core.workflow.step import main_output, make_train_step
-from clara_core.workflow.validation import validate
+from clara_core.workflow.validation import aux_op_values, validate
 
 
 @dataclass
@@ -145,16 +145,9 @@ class Trainer:
             self.ctx[BuildContext.KEY_LEARNING_RATE] = self.base_lr
             self.ctx[BuildContext.KEY_IS_TRAIN] = True
 
-            self.model_component = train["model"]
-            twin = None if gpus or not first else channels_last_twin(self.model_component)
-            if twin is not None and self.cfg.get("cpu_channels_last", True):
-                self.log("compute layout: channels_last on CPU (the config's channels_first "
-                         "model runs with one transpose at its input and output)")
-                self.model_component = twin
-                outputs = build_channels_last(twin, self.ctx[BuildContext.KEY_MODEL_INPUT],
-                                              self.ctx)
-            else:
-                outputs = self.model_component.build(self.ctx)
+            cpu_only = not gpus and first and self.cfg.get("cpu_channels_last", True)
+            self.model_component, outputs = build_model_outputs(train["model"], self.ctx,
+                                                                cpu_only, self.log)
             self.model = outputs if isinstance(outputs, keras.Model) else keras.Model(
                 self.ctx[BuildContext.KEY_MODEL_INPUT], outputs, name="clara_model")
             self.ctx[BuildContext.KEY_MODEL] = self.model
@@ -210,20 +203,9 @@ class Trainer:
         prop = self.ctx.must_get(BuildContext.KEY_DATA_PROP)
         results, self.example = validate(self.predict, self.valid_pipeline, self.inferer,
                                          self.metrics, prop.data_format, self._report_dir,
-                                         self._case_values if self.aux_ops else None)
+                                         aux_op_values(self.loss_component, self.aux_ops,
+                                                       self.ctx) if self.aux_ops else None)
         return results
-
-    def _case_values(self, prediction: Any, label: Any) -> dict[str, float]:
-        """The loss and aux ops on one whole validation case, by tag."""
-        import tensorflow as tf
-
-        ctx = BuildContext(self.ctx)
-        pred, y = tf.constant(prediction), tf.constant(label)
-        ctx[BuildContext.KEY_PREDICTIONS] = pred
-        ctx[BuildContext.KEY_LABEL_INPUT] = y
-        ctx[BuildContext.KEY_LOSS_VALUE] = tf.cast(self.loss_component.get_loss(pred, y, ctx),
-                                                   tf.float32)
-        return {op.tag: float(op.get_value(ctx)) for op in self.aux_ops}
 
     def _report_dir(self, metric: Any) -> str | None:
         """The metric's ``report_path``, else ``MMAR_EVAL_OUTPUT_PATH``; relative to the MMAR."""

@@ -64,6 +64,25 @@ def validate(predict: Callable[[Any], Any], pipeline: Any, inferer: Any,
     return results, example
 
 
+def aux_op_values(loss: Any, aux_ops: Sequence[Any], build_ctx: Any) -> CaseValues:
+    """``case_values`` for :func:`validate`: the loss and each aux op on one whole
+    validation case, by tag."""
+
+    def values(prediction: np.ndarray, label: np.ndarray) -> dict[str, float]:
+        import tensorflow as tf
+
+        from clara_core.components.build_ctx import BuildContext
+
+        ctx = BuildContext(build_ctx)
+        pred, y = tf.constant(prediction), tf.constant(label)
+        ctx[BuildContext.KEY_PREDICTIONS] = pred
+        ctx[BuildContext.KEY_LABEL_INPUT] = y
+        ctx[BuildContext.KEY_LOSS_VALUE] = tf.cast(loss.get_loss(pred, y, ctx), tf.float32)
+        return {op.tag: float(op.get_value(ctx)) for op in aux_ops}
+
+    return values
+
+
 def slice_example(case: Any, label_field: str, name: str, image: np.ndarray,
                   pred: np.ndarray) -> SliceExample:
     labels = pred.argmax(axis=0) if pred.shape[0] > 1 else (pred[0] > 0.5)
@@ -71,4 +90,4 @@ def slice_example(case: Any, label_field: str, name: str, image: np.ndarray,
     return SliceExample(name, image, label, labels.astype(np.uint8))
 
 
-__all__ = ["slice_example", "validate"]
+__all__ = ["aux_op_values", "slice_example", "validate"]
