@@ -71,10 +71,10 @@ def make_cases(folder: str) -> list[dict[str, str]]:
 def clara_pipeline(folder: str, workers: int, prefetch: int = 2) -> Any:
     """The benchmark's chain in a SegmentationImagePipeline (also used by
     workers_threads_vs_processes.py)."""
+    from clara_transforms_basic.channels import ConvertToChannelsFirst
     from clara_transforms_basic.crop import CropByPosNegRatio
     from clara_transforms_basic.flip import RandomSpatialFlip
     from clara_transforms_basic.intensity import RandomShiftIntensity, ScaleIntensityRange
-    from clara_transforms_basic.layout import ConvertToChannelsFirst
     from clara_transforms_basic.loaders.nifti import LoadNifti
 
     from clara_core.data.segmentation import SegmentationImagePipeline

@@ -74,10 +74,10 @@ def main() -> None:
     import keras
     import tensorflow as tf
 
+    from clara_core.components.run_state import RunState
     from clara_core.config.builder import build_config
     from clara_core.config.loader import load_config, locate
     from clara_core.workflow.progress import TrainProgress
-    from clara_core.workflow.state import TrainState
     from clara_core.workflow.trainer import Trainer
 
     with tempfile.TemporaryDirectory() as root:
@@ -94,7 +94,8 @@ def main() -> None:
 
     def engine_epoch() -> None:
         dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(args.batch)
-        trainer.train_epoch(0, TrainState(), TrainProgress(1, enabled=False), dataset)
+        trainer.state = RunState()  # each timed epoch starts fresh
+        trainer.train_epoch(0, TrainProgress(1, enabled=False), dataset)
 
     model = keras.models.clone_model(trainer.model)
     model.set_weights(trainer.model.get_weights())

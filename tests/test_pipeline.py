@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from clara_transforms_basic.channels import ConvertToChannelsFirst
 from clara_transforms_basic.crop import CropByPosNegRatio
 from clara_transforms_basic.flip import RandomSpatialFlip
 from clara_transforms_basic.intensity import RandomShiftIntensity
-from clara_transforms_basic.layout import ConvertToChannelsFirst
 from clara_transforms_basic.loaders.nifti import LoadNifti
 from train_mmar import make_case
 

@@ -7,9 +7,11 @@ import json
 import numpy as np
 import pytest
 
+from clara_core.components.run_state import RunState
 from clara_core.errors import ClaraError
 from clara_core.workflow.report import SliceExample, write_report_png
-from clara_core.workflow.state import TrainState, load_resume_point, save_resume_point
+from clara_core.workflow.run_folder import RunFolder
+from clara_core.workflow.state import load_resume_point, save_resume_point
 
 
 def tiny(units: int = 3, dropout: bool = True):  # type: ignore[no-untyped-def]
@@ -37,13 +39,14 @@ def train_a_step(model, optimizer) -> None:  # type: ignore[no-untyped-def]
 def test_resume_point_restores_weights_optimizer_and_seed_state(tmp_path):
     model, opt = tiny()
     train_a_step(model, opt)
-    state = TrainState(epoch=2, step=5, learning_rate=0.01, step_losses=[0.5],
-                       lr_policy={"scale": 0.1})
-    save_resume_point(str(tmp_path), model, opt, state)
+    state = RunState(epochs=4, epochs_done=2, step=5, learning_rate=0.01, step_losses=[0.5],
+                     lr_policy={"scale": 0.1}, best_key_metric=0.7, best_epoch=2)
+    save_resume_point(RunFolder(str(tmp_path)), model, opt, state)
 
     other, other_opt = tiny()
-    restored = load_resume_point(str(tmp_path), other, other_opt)
-    assert (restored.epoch, restored.step, restored.lr_policy) == (2, 5, {"scale": 0.1})
+    restored = RunState(epochs=4)
+    load_resume_point(RunFolder(str(tmp_path)), other, other_opt, restored)
+    assert restored == state
     for a, b in zip(model.variables + opt.variables, other.variables + other_opt.variables,
                     strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
@@ -52,8 +55,8 @@ def test_resume_point_restores_weights_optimizer_and_seed_state(tmp_path):
 
 def test_a_new_resume_point_replaces_the_old_bundle(tmp_path):
     model, opt = tiny()
-    save_resume_point(str(tmp_path), model, opt, TrainState(epoch=1))
-    save_resume_point(str(tmp_path), model, opt, TrainState(epoch=2))
+    save_resume_point(RunFolder(str(tmp_path)), model, opt, RunState(epochs_done=1))
+    save_resume_point(RunFolder(str(tmp_path)), model, opt, RunState(epochs_done=2))
     bundles = sorted(p.name for p in tmp_path.glob("resume-*.npz"))
     assert bundles == ["resume-e00002-s000000.npz"]
     assert json.loads((tmp_path / "train_state.json").read_text())["bundle"] == bundles[0]
@@ -61,19 +64,19 @@ def test_a_new_resume_point_replaces_the_old_bundle(tmp_path):
 
 def test_resume_into_a_different_model_names_the_variable(tmp_path):
     model, opt = tiny(units=3)
-    save_resume_point(str(tmp_path), model, opt, TrainState(epoch=1))
+    save_resume_point(RunFolder(str(tmp_path)), model, opt, RunState(epochs_done=1))
     other, other_opt = tiny(units=5)
     with pytest.raises(ClaraError, match=r"has shape \(4, 5\) in this config but \(4, 3\)"):
-        load_resume_point(str(tmp_path), other, other_opt)
+        load_resume_point(RunFolder(str(tmp_path)), other, other_opt, RunState())
 
 
 def test_resume_with_a_missing_bundle_says_what_to_do(tmp_path):
     model, opt = tiny()
-    save_resume_point(str(tmp_path), model, opt, TrainState(epoch=1))
+    save_resume_point(RunFolder(str(tmp_path)), model, opt, RunState(epochs_done=1))
     for bundle in tmp_path.glob("resume-*.npz"):
         bundle.unlink()
     with pytest.raises(ClaraError, match="fine-tune from model_latest.weights.h5"):
-        load_resume_point(str(tmp_path), model, opt)
+        load_resume_point(RunFolder(str(tmp_path)), model, opt, RunState())
 
 
 def test_report_png_with_curves_and_a_slice(tmp_path):

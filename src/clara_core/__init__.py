@@ -26,12 +26,15 @@ _EXPORTS: dict[str, str] = {
     "Optimizer": "clara_core.components.optimizer",
     "Transformer": "clara_core.components.transform",
     "MultiFieldTransformer": "clara_core.components.transform",
+    "RandomTransform": "clara_core.components.transform",
     "Metric": "clara_core.components.metric",
     "MetricList": "clara_core.components.metric",
     "DataPipeline": "clara_core.components.pipeline",
     "DataProperty": "clara_core.components.pipeline",
     "Inferer": "clara_core.components.inferer",
     "Handler": "clara_core.components.handler",
+    "RunState": "clara_core.components.run_state",
+    "main_output": "clara_core.components.model",
     "LearningRatePolicy": "clara_core.components.lr_policy",
     "AuxOp": "clara_core.components.aux_op",
     "ModelLoader": "clara_core.components.model_loader",
@@ -57,11 +60,16 @@ if TYPE_CHECKING:
     from clara_core.components.loss import Loss
     from clara_core.components.lr_policy import LearningRatePolicy
     from clara_core.components.metric import Metric, MetricList
-    from clara_core.components.model import Model
+    from clara_core.components.model import Model, main_output
     from clara_core.components.model_loader import ModelLoader
     from clara_core.components.optimizer import Optimizer
     from clara_core.components.pipeline import DataPipeline, DataProperty
-    from clara_core.components.transform import MultiFieldTransformer, Transformer
+    from clara_core.components.run_state import RunState
+    from clara_core.components.transform import (
+        MultiFieldTransformer,
+        RandomTransform,
+        Transformer,
+    )
     from clara_core.components.writer import Writer
     from clara_core.errors import ClaraError, ConfigError
     from clara_core.image.medical_image import MedicalImage

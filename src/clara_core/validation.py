@@ -1,37 +1,6 @@
-"""One message form for invalid constructor arguments (Keras ``argument_validation`` style)."""
+"""Former name of :mod:`clara_core.arguments` (constructor argument checks), kept so
+that plugins importing it keep working; new code imports ``clara_core.arguments``."""
 
-from __future__ import annotations
+from clara_core.arguments import check_argument, check_arguments, check_probability
 
-from collections.abc import Iterable
-
-
-def check_argument(owner: str, name: str, value: object, ok: bool, expected: str) -> None:
-    """Raise ``ValueError`` in the shared form unless ``ok``.
-
-    >>> check_argument("Dice", "smooth", -1, False, "a float >= 0")
-    Traceback (most recent call last):
-    ...
-    ValueError: Invalid value for argument `smooth` of Dice: expected a float >= 0, received -1.
-    """
-    if not ok:
-        raise ValueError(f"Invalid value for argument `{name}` of {owner}: expected {expected}, "
-                         f"received {value!r}.")
-
-
-def check_arguments(owner: str, checks: Iterable[tuple[str, object, bool, str]]) -> None:
-    """:func:`check_argument` for each ``(name, value, ok, expected)``."""
-    for name, value, ok, expected in checks:
-        check_argument(owner, name, value, ok, expected)
-
-
-def check_probability(owner: str, probability: float) -> None:
-    """The ``probability`` argument of a random transform: a float in [0, 1].
-
-    >>> check_probability("RandomZoom", 1.5)
-    Traceback (most recent call last):
-    ...
-    ValueError: Invalid value for argument `probability` of RandomZoom: expected a float in [0, 1], received 1.5.
-    """
-    check_argument(owner, "probability", probability,
-                   isinstance(probability, int | float) and 0.0 <= probability <= 1.0,
-                   "a float in [0, 1]")
+__all__ = ["check_argument", "check_arguments", "check_probability"]

@@ -55,7 +55,7 @@ def test_dice_per_class_and_report(tmp_path):
     wrong = probs[[0, 2, 1]]  # classes 1 and 2 swapped
     m.update(case(wrong, label), "swapped")
     assert m.get() == 0.5
-    assert m.class_means == {1: 0.5, 2: 0.5}
+    assert m.get_class_values() == {1: 0.5, 2: 0.5}
     summary, raw = m.write_report()
     assert open(raw).read().splitlines() == ["case,value", "perfect,1.0", "swapped,0.0"]
     assert "mean_dice: 0.5" in open(summary).read()

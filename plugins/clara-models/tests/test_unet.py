@@ -56,7 +56,7 @@ def test_sdk_filters_build_the_levels_they_name():
 def test_channels_last_twin_computes_what_the_channels_first_model_does():
     import keras
 
-    from clara_core.workflow.layout import build_channels_last, channels_last_twin
+    from clara_core.workflow.compute_layout import build_channels_last, channels_last_twin
 
     net = Unet(num_classes=3, filters=4, depth=2, normalization="group")
     inputs = keras.Input((1, 16, 16, 16))

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from clara_core.arguments import check_arguments, check_sizes
 from clara_core.components.inferer import Inferer
-from clara_core.validation import check_arguments
 
 
 class TFSimpleInferer(Inferer):
@@ -44,10 +44,9 @@ class TFScanWindowInferer(Inferer):
 
     def __init__(self, roi_size: Sequence[int], batch_size: int = 1,
                  overlap: float = 0.25) -> None:
-        check_arguments("TFScanWindowInferer", [
-            ("roi_size", roi_size, bool(roi_size) and all(isinstance(r, int) and r > 0
-                                                          for r in roi_size),
-             "a list of positive integers"),
+        owner = type(self).__name__
+        check_sizes(owner, "roi_size", roi_size)
+        check_arguments(owner, [
             ("overlap", overlap, 0.0 <= overlap < 1.0, "a float in [0, 1)"),
             ("batch_size", batch_size, batch_size >= 1, "an integer >= 1"),
         ])
@@ -60,7 +59,7 @@ class TFScanWindowInferer(Inferer):
             x = np.moveaxis(x, -1, 1)
         spatial = x.shape[2:]
         if len(spatial) != len(self.roi_size):
-            raise ValueError(f"TFScanWindowInferer: roi_size {self.roi_size} does not match the "
+            raise ValueError(f"{type(self).__name__}: roi_size {self.roi_size} does not match the "
                              f"image's {len(spatial)} spatial axes {spatial}.")
         roi = self.roi_size
         pad = [(0, 0), (0, 0)] + [(0, max(r - s, 0)) for s, r in zip(spatial, roi, strict=True)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from clara_core.arguments import check_argument as _check
 from clara_core.components.lr_policy import LearningRatePolicy
-from clara_core.validation import check_argument as _check
 
 
 class ReducePoly(LearningRatePolicy):

@@ -6,15 +6,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from clara_core.arguments import check_argument
+from clara_core.components.build_ctx import BuildContext
 from clara_core.components.model_loader import ModelLoader
 from clara_core.errors import ClaraError
-from clara_core.validation import check_argument
-
-KEY_MMAR_ROOT = "mmar_root"
+from clara_core.workflow.run_folder import WEIGHTS, RunFolder
 
 
 def _in_mmar(build_ctx: Any, path: str) -> str:
-    root = build_ctx.get(KEY_MMAR_ROOT, os.getcwd()) if build_ctx is not None else os.getcwd()
+    root = os.getcwd() if build_ctx is None else \
+        build_ctx.get(BuildContext.KEY_MMAR_ROOT, os.getcwd())
     return path if os.path.isabs(path) else os.path.join(root, path)
 
 
@@ -24,21 +25,22 @@ class CheckpointLoader(ModelLoader):
     metric; the final weights when there is no best), ``final`` or ``latest``."""
 
     def __init__(self, checkpoint_dir: str = "models", checkpoint: str = "best") -> None:
-        check_argument("CheckpointLoader", "checkpoint", checkpoint,
-                       checkpoint in ("best", "final", "latest"), '"best", "final" or "latest"')
+        check_argument(type(self).__name__, "checkpoint", checkpoint, checkpoint in WEIGHTS,
+                       '"best", "final" or "latest"')
         self.checkpoint_dir, self.checkpoint = checkpoint_dir, checkpoint
 
     def load(self, build_ctx: Any) -> Any:
         import keras
 
-        folder = _in_mmar(build_ctx, self.checkpoint_dir)
-        architecture = os.path.join(folder, "model_final.keras")
+        folder = RunFolder(_in_mmar(build_ctx, self.checkpoint_dir))
+        architecture = folder.keras_model
         if not os.path.exists(architecture):
-            raise ClaraError(f"CheckpointLoader: no trained model in {folder} "
-                             "(model_final.keras is written when training finishes); train "
-                             "the MMAR first, or point checkpoint_dir at its models folder.")
+            raise ClaraError(f"CheckpointLoader: no trained model in {folder.path} "
+                             f"({os.path.basename(architecture)} is written when training "
+                             "finishes); train the MMAR first, or point checkpoint_dir at its "
+                             "models folder.")
         model = keras.models.load_model(architecture, compile=False)
-        weights = os.path.join(folder, f"model_{self.checkpoint}.weights.h5")
+        weights = folder.weights(self.checkpoint)
         if os.path.exists(weights):
             model.load_weights(weights)
         elif self.checkpoint != "best":
@@ -60,7 +62,7 @@ class FrozenGraphModelLoader(ModelLoader):
         import tensorflow as tf
 
         path = _in_mmar(build_ctx, self.model_file_path)
-        candidates = [path, os.path.join(os.path.dirname(path), "saved_model")]
+        candidates = [path, RunFolder(os.path.dirname(path)).saved_model]
         for folder in candidates:
             if os.path.isfile(os.path.join(folder, "saved_model.pb")):
                 loaded = tf.saved_model.load(folder)

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from clara_core.arguments import check_arguments
 from clara_core.components.optimizer import Optimizer
-from clara_core.validation import check_arguments
 
 
 def novograd_class() -> Any:
@@ -75,7 +75,7 @@ class NovoGrad(Optimizer):
 
     def __init__(self, beta_1: float = 0.95, beta_2: float = 0.98, epsilon: float = 1e-8,
                  weight_decay: float = 0.0, grad_averaging: bool = False) -> None:
-        check_arguments("NovoGrad", [
+        check_arguments(type(self).__name__, [
             ("beta_1", beta_1, 0 <= beta_1 < 1, "a float >= 0 and < 1"),
             ("beta_2", beta_2, 0 <= beta_2 < 1, "a float >= 0 and < 1"),
             ("weight_decay", weight_decay, weight_decay >= 0, "a float >= 0"),

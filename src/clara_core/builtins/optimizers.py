@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from clara_core.arguments import check_argument
 from clara_core.components.optimizer import Optimizer
-from clara_core.validation import check_argument
 
 
 def _positive(owner: str, name: str, value: float, upper: float | None = None) -> None:

@@ -50,6 +50,8 @@ def run_check(args: argparse.Namespace) -> int:
     built = load_and_build(args)
     count = sum(len(v) if isinstance(v, list) else 1
                 for section in built.sections.values() for v in section.values())
+    for notice in built.notices:
+        print(f"{built.loaded.config_path}: notice: {notice}")
     print(f"{built.loaded.config_path}: OK ({count} components)")
     return 0
 

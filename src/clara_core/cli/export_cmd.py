@@ -26,10 +26,9 @@ def run_export(args: argparse.Namespace) -> int:
 
     env_path = args.env or os.path.join(args.mmar, "config", "environment.json")
     env = read_json(env_path, "environment file") if os.path.exists(env_path) else {}
-    ckpt = str(env.get("MMAR_CKPT_DIR", "models"))
-    ckpt_dir = ckpt if os.path.isabs(ckpt) else os.path.join(args.mmar, ckpt)
     from clara_core.workflow.export import export_saved_model
+    from clara_core.workflow.run_folder import RunFolder
 
-    out = export_saved_model(ckpt_dir, args.weights, args.output)
+    out = export_saved_model(RunFolder.of_mmar(args.mmar, env), args.weights, args.output)
     print(f"SavedModel written to {out}; load it with tf.saved_model.load({out!r}).serve(x)")
     return 0

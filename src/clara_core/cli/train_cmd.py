@@ -25,6 +25,7 @@ def add_parser(sub: Any) -> None:
 def run_train(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     built = load_and_build(args)  # all config problems before TensorFlow is imported
+    from clara_core.workflow.run_folder import RunFolder
     from clara_core.workflow.trainer import Trainer
 
     result = Trainer(built, progress=False if args.no_progress else None).run(args.resume)
@@ -36,11 +37,8 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"\ntrained epochs {result.start_epoch + 1}-{done} in {result.seconds:.1f} s")
     for name, value in result.metrics.items():
         print(f"  {name}: {value:.4f}")
-    folder = result.checkpoint_dir
-    print(f"checkpoints: {folder}/model_best.weights.h5 (best key metric), "
-          "model_final.weights.h5, model_latest.weights.h5; model: model_final.keras "
-          f"(export a SavedModel with: clara export -m {built.loaded.mmar_root})")
-    print(f"metrics log: {folder}/metrics.jsonl; TensorBoard: tensorboard --logdir {folder}/logs")
+    print(RunFolder(result.checkpoint_dir).summary())
+    print(f"export a SavedModel with: clara export -m {built.loaded.mmar_root}")
     if result.picture:
         print(f"picture: {result.picture}")
     return 0

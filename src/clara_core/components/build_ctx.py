@@ -35,6 +35,8 @@ class BuildContext(dict[str, Any]):
     KEY_LOSS: ClassVar[str] = "loss"
     KEY_OPTIMIZER: ClassVar[str] = "optimizer"
     KEY_STRATEGY: ClassVar[str] = "strategy"
+    #: the MMAR folder: relative paths in a config resolve against it
+    KEY_MMAR_ROOT: ClassVar[str] = "mmar_root"
     #: inside a train step (aux ops): the step's loss value; KEY_PREDICTIONS and
     #: KEY_LABEL_INPUT then hold that step's predictions and labels
     KEY_LOSS_VALUE: ClassVar[str] = "loss_value"

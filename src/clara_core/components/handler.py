@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from clara_core.components.base import Component
+from clara_core.components.run_state import RunState
 
 
 class Handler(Component):
-    """Base class of handlers. Each event method does nothing unless overridden."""
+    """Base class of handlers. Each event method gets the run's
+    :class:`~clara_core.components.run_state.RunState` and does nothing unless overridden."""
 
-    def started(self, state: Any) -> None:
+    def started(self, state: RunState) -> None:
         """The run has started."""
 
-    def epoch_started(self, state: Any) -> None:
+    def epoch_started(self, state: RunState) -> None:
         """A training epoch starts."""
 
-    def iteration_completed(self, state: Any) -> None:
+    def iteration_completed(self, state: RunState) -> None:
         """A training step has completed."""
 
-    def epoch_completed(self, state: Any) -> None:
+    def epoch_completed(self, state: RunState) -> None:
         """A training epoch has completed (validation, if due, has run)."""
 
-    def completed(self, state: Any) -> None:
+    def completed(self, state: RunState) -> None:
         """The run has ended."""

@@ -122,5 +122,14 @@ class Metric(Component):
     def reset(self) -> None:
         self.metric_list.reset()
 
+    def get_class_values(self) -> dict[int, float]:
+        """Per-class values since the last reset (``{class: value}``), logged beside the
+        metric as ``<name>_class<k>``; empty for metrics without classes."""
+        return {}
+
+    def get_report_path(self) -> str | None:
+        """The folder this metric's reports go to (its ``MetricList``'s ``report_path``)."""
+        return self.metric_list.report_path
+
     def write_report(self, report_path: str | None = None) -> list[str]:
         return self.metric_list.write_report(report_path)

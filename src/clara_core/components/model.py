@@ -8,6 +8,16 @@ from clara_core.components.build_ctx import BuildContext
 from clara_core.components.graph_component import GraphComponent
 
 
+def main_output(outputs: Any) -> Any:
+    """The main output of a model's outputs: a deep-supervision model returns a list
+    whose first item is the prediction; the others are for the loss only.
+
+    >>> main_output(["full", "half"]), main_output("single")
+    ('full', 'single')
+    """
+    return outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+
+
 class Model(GraphComponent):
     """Base class of models.
 

@@ -59,3 +59,38 @@ class MultiFieldTransformer(Transformer):
                 f"name or a non-empty list of field names, received {fields!r}."
             )
         self.fields: list[str] = names
+
+
+class RandomTransform(Transformer):
+    """Base of transforms that draw random numbers: not deterministic (never cached),
+    and, for those with a ``probability`` argument, a per-case gate.
+
+    Subclasses call :meth:`set_probability` in their constructor when they take
+    ``probability`` and draw the gate with :meth:`happens`; every draw uses the
+    transform's own generator :attr:`R`, which the pipeline seeds per case and epoch.
+
+    >>> class Jitter(RandomTransform):
+    ...     def __init__(self, probability: float = 0.5):
+    ...         self.set_probability(probability)
+    >>> Jitter(1.0).happens(), Jitter(0.0).happens(), Jitter().is_deterministic()
+    (True, False, False)
+    >>> Jitter(2)
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid value for argument `probability` of Jitter: expected a float in [0, 1], received 2.
+    """
+
+    probability: float = 1.0
+
+    def set_probability(self, probability: float) -> None:
+        from clara_core.arguments import check_probability
+
+        check_probability(type(self).__name__, probability)
+        self.probability = probability
+
+    def happens(self) -> bool:
+        """One draw of the gate: True with ``probability``."""
+        return bool(self.R.random() < self.probability)
+
+    def is_deterministic(self) -> bool:
+        return False

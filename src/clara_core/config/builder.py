@@ -10,24 +10,27 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from clara_core.config.argcheck import check_args
 from clara_core.config.datalist import check_datalist
 from clara_core.config.jsonio import format_location
-from clara_core.config.layout import (
+from clara_core.config.loader import LoadedConfig
+from clara_core.config.sections import (
     ENTRY_KEYS,
     EVAL_SECTIONS,
-    EVAL_SETTINGS,
     OUT_OF_SCOPE,
     TRAIN_SECTIONS,
-    TRAIN_SETTINGS,
     VALIDATE_SECTIONS,
     Section,
-    Setting,
 )
-from clara_core.config.loader import LoadedConfig
+from clara_core.config.settings import (
+    EvalSettings,
+    TrainSettings,
+    no_effect_notice,
+    parse_settings,
+)
 from clara_core.errors import ClaraError, ConfigError, Problem
 from clara_core.registry.kinds import KINDS
 from clara_core.registry.registry import Registry
@@ -40,14 +43,18 @@ Loc = tuple[str | int, ...]
 
 @dataclass
 class BuiltConfig:
-    """The created components, in the config's own shape.
+    """The created components, in the config's own shape, and the typed settings.
 
     ``sections["train"]["loss"]`` is a component, ``sections["train"]["pre_transforms"]``
     a list; a validation config keeps its sections at the top (``sections[""]``).
+    ``settings`` is a :class:`TrainSettings` or an :class:`EvalSettings`; ``notices``
+    are lines to show before a run (keys accepted without effect).
     """
 
     loaded: LoadedConfig
+    settings: TrainSettings | EvalSettings
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
 
     def get(self, section: str, key: str, default: Any = None) -> Any:
         return self.sections.get(section, {}).get(key, default)
@@ -76,20 +83,20 @@ class ConfigBuilder:
         custom = os.path.join(loaded.mmar_root, "custom")
         if os.path.isdir(custom):
             self.registry.add_custom_dir(custom)
-        if cfg.get("names_only") is True:
-            from dataclasses import replace
-
-            self.registry.policy = replace(self.registry.policy, names_only=True)
-
         for key, why in OUT_OF_SCOPE.items():
             if key in cfg:
                 self._problem((key,), why)
-        if loaded.is_eval:
-            layout = {"": EVAL_SECTIONS}
-            self._check_settings(cfg, EVAL_SETTINGS, EVAL_SECTIONS, ())
-        else:
-            layout = {"train": TRAIN_SECTIONS, "validate": VALIDATE_SECTIONS}
-            self._check_settings(cfg, TRAIN_SETTINGS, {"train": None, "validate": None}, ())
+        # where the components are: at the top (validation configs) or in sections
+        layout: dict[str, dict[str, Section]] = (
+            {"": EVAL_SECTIONS} if loaded.is_eval
+            else {"train": TRAIN_SECTIONS, "validate": VALIDATE_SECTIONS})
+        settings_cls: type[TrainSettings | EvalSettings] = \
+            EvalSettings if loaded.is_eval else TrainSettings
+        not_settings = [*(EVAL_SECTIONS if loaded.is_eval else layout), *OUT_OF_SCOPE]
+        settings: TrainSettings | EvalSettings = parse_settings(
+            settings_cls, cfg, (), self.problems, not_settings)
+        if settings.names_only:
+            self.registry.policy = replace(self.registry.policy, names_only=True)
 
         entries: list[_Entry] = []
         shapes: dict[str, dict[str, Any]] = {}
@@ -120,7 +127,8 @@ class ConfigBuilder:
         self._resolve_refs(entries)
         if self.problems:
             raise ConfigError(self.problems, loaded.config_path)
-        built = BuiltConfig(loaded)
+        notice = no_effect_notice(settings_cls, cfg)
+        built = BuiltConfig(loaded, settings, notices=[notice] if notice else [])
         by_loc = {e.loc: e.instance for e in entries}
         for section, shape in shapes.items():
             built.sections[section] = {
@@ -133,24 +141,6 @@ class ConfigBuilder:
 
     def _problem(self, loc: Loc, message: str, hint: str = "") -> None:
         self.problems.append(Problem(format_location(loc), message, hint))
-
-    def _check_settings(self, cfg: dict[str, Any], settings: dict[str, Setting],
-                        sections: dict[str, Any], loc: Loc) -> None:
-        known = [*settings, *sections, *OUT_OF_SCOPE]
-        for key, value in cfg.items():
-            if key in settings:
-                s = settings[key]
-                ok = isinstance(value, s.types) and not (
-                    bool not in s.types and isinstance(value, bool))
-                if ok and s.minimum is not None and value < s.minimum:
-                    ok = False
-                if ok and s.minimum == 0 and value == 0:
-                    ok = False
-                if not ok:
-                    self._problem((*loc, key), f"expected {s.expected}, received {value!r}")
-            elif key not in sections and key not in OUT_OF_SCOPE:
-                self._problem((*loc, key), f"unknown setting {key!r}",
-                              did_you_mean(key, known) or f"known settings: {', '.join(known)}")
 
     def _check_section_keys(self, node: dict[str, Any], sections: dict[str, Section],
                             loc: Loc) -> None:

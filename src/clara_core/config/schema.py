@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import inspect
 import re
+import typing
 from typing import Any
 
-from clara_core.config.layout import TRAIN_SECTIONS, TRAIN_SETTINGS, VALIDATE_SECTIONS
+from clara_core.config.sections import TRAIN_SECTIONS, VALIDATE_SECTIONS
+from clara_core.config.settings import TrainSettings, describe_settings
 from clara_core.registry.kinds import KINDS
 
 VARIABLE = {"type": "string", "pattern": r"^\{[A-Za-z_][A-Za-z0-9_]*\}$"}
@@ -48,6 +50,23 @@ def json_type(annotation: Any) -> dict[str, Any]:
             return {}
     unique = list(dict.fromkeys(types))
     return {"type": unique[0] if len(unique) == 1 else unique} if unique else {}
+
+
+def setting_type(hint: Any) -> dict[str, Any]:
+    """The JSON Schema of a (resolved) settings annotation.
+
+    >>> setting_type(typing.Literal["a", "b"] | None)
+    {'anyOf': [{'enum': ['a', 'b']}, {'type': 'null'}]}
+    """
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Literal:
+        return {"enum": list(args)}
+    if args and origin is not None and type(None) in args:
+        return {"anyOf": [setting_type(a) for a in args]}
+    if hint is type(None):
+        return {"type": "null"}
+    name = {bool: "boolean", int: "integer", float: "number", str: "string"}.get(hint, "object")
+    return {"type": name}
 
 
 def arg_descriptions(doc: str | None) -> dict[str, str]:
@@ -148,10 +167,10 @@ def build_schema(registry: Any) -> dict[str, Any]:
 
     sections = {key: section(s.kind, s.is_list) for key, s in TRAIN_SECTIONS.items()}
     settings: dict[str, Any] = {}
-    for key, setting in TRAIN_SETTINGS.items():
-        types = sorted({_SCALARS.get(t.__name__, "object") for t in setting.types})
-        settings[key] = {"anyOf": [{"type": types[0] if len(types) == 1 else types}, VARIABLE],
-                         "description": setting.expected}
+    hints = typing.get_type_hints(TrainSettings)
+    for key, expected, default, meaning in describe_settings(TrainSettings):
+        settings[key] = {"anyOf": [setting_type(hints[key]), VARIABLE],
+                         "description": f"{meaning}: {expected}", "default": default}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Clara BYOC train config",

@@ -35,10 +35,13 @@ class ClassificationImagePipeline(ImagePipeline):
                  num_cache_objects: int | None = None, replace_percent: float = 0.0,
                  cache_dir: str | None = None, skip_bad_cases: bool = False) -> None:
         ImagePipeline.__init__(
-            self, data_list_file_path, data_file_base_dir, data_list_key, output_crop_size,
-            output_batch_size, False, num_workers, prefetch_size, output_data_format,
-            image_field, label_field, shuffle, cache, num_cache_objects, replace_percent,
-            cache_dir, skip_bad_cases)
+            self, data_list_file_path, data_file_base_dir=data_file_base_dir,
+            data_list_key=data_list_key, output_crop_size=output_crop_size,
+            output_batch_size=output_batch_size, num_workers=num_workers,
+            prefetch_size=prefetch_size, output_data_format=output_data_format,
+            image_field=image_field, label_field=label_field, shuffle=shuffle, cache=cache,
+            num_cache_objects=num_cache_objects, replace_percent=replace_percent,
+            cache_dir=cache_dir, skip_bad_cases=skip_bad_cases)
         self.num_classes = num_classes
 
     def label_of(self, ctx: TransformContext) -> Any:

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from clara_core.arguments import check_arguments, check_data_format
 from clara_core.components.pipeline import DataPipeline, DataProperty
 from clara_core.components.transform import Transformer
 from clara_core.config.datalist import load_datalist
@@ -39,9 +40,13 @@ from clara_core.data.chain import (
 from clara_core.data.prefetch import ordered_map, prefetched
 from clara_core.image.medical_image import MedicalImage
 from clara_core.image.transform_ctx import TransformContext
-from clara_core.validation import check_arguments
 
 log = logging.getLogger("clara")
+
+#: bounds of the engine's counts: beyond them a run starves memory or threads
+MAX_WORKERS = 256
+MAX_BATCH = 4096
+MAX_PREFETCH = 64
 
 
 class ImagePipeline(DataPipeline):
@@ -57,13 +62,14 @@ class ImagePipeline(DataPipeline):
                  num_cache_objects: int | None = None, replace_percent: float = 0.0,
                  cache_dir: str | None = None, skip_bad_cases: bool = False) -> None:
         owner = type(self).__name__
+        check_data_format(owner, output_data_format, "output_data_format")
         check_arguments(owner, [
-            ("output_batch_size", output_batch_size, output_batch_size >= 1, "an integer >= 1"),
-            ("num_workers", num_workers, num_workers >= 1, "an integer >= 1"),
-            ("prefetch_size", prefetch_size, prefetch_size >= 0, "an integer >= 0"),
-            ("output_data_format", output_data_format,
-             output_data_format in ("channels_first", "channels_last"),
-             "'channels_first' or 'channels_last'"),
+            ("output_batch_size", output_batch_size, 1 <= output_batch_size <= MAX_BATCH,
+             f"an integer in [1, {MAX_BATCH}]"),
+            ("num_workers", num_workers, 1 <= num_workers <= MAX_WORKERS,
+             f"an integer in [1, {MAX_WORKERS}] (threads; about the number of CPU cores)"),
+            ("prefetch_size", prefetch_size, 0 <= prefetch_size <= MAX_PREFETCH,
+             f"an integer in [0, {MAX_PREFETCH}]"),
             ("num_cache_objects", num_cache_objects,
              num_cache_objects is None or num_cache_objects >= 1, "an integer >= 1 or null"),
             ("replace_percent", replace_percent, 0.0 <= replace_percent <= 1.0,

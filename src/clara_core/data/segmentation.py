@@ -33,10 +33,14 @@ class SegmentationImagePipelineWithCache(SegmentationImagePipeline):
                  shuffle: bool | None = None, cache_dir: str | None = None,
                  skip_bad_cases: bool = False) -> None:
         SegmentationImagePipeline.__init__(
-            self, data_list_file_path, data_file_base_dir, data_list_key, output_crop_size,
-            output_batch_size, batched_by_transforms, num_workers, prefetch_size,
-            output_data_format, image_field, label_field, shuffle, True, num_cache_objects,
-            replace_percent, cache_dir, skip_bad_cases)
+            self, data_list_file_path, data_file_base_dir=data_file_base_dir,
+            data_list_key=data_list_key, output_crop_size=output_crop_size,
+            output_batch_size=output_batch_size, batched_by_transforms=batched_by_transforms,
+            num_workers=num_workers, prefetch_size=prefetch_size,
+            output_data_format=output_data_format, image_field=image_field,
+            label_field=label_field, shuffle=shuffle, cache=True,
+            num_cache_objects=num_cache_objects, replace_percent=replace_percent,
+            cache_dir=cache_dir, skip_bad_cases=skip_bad_cases)
 
 
 class SegmentationKerasImagePipeline(SegmentationImagePipeline):

@@ -69,6 +69,7 @@ from __future__ import annotations
 from typing import Any
 
 from clara_core import BuildContext, Loss
+from clara_core.arguments import check_data_format
 
 
 class BrierLoss(Loss):
@@ -80,9 +81,7 @@ class BrierLoss(Loss):
 
     def __init__(self, data_format: str = "channels_first") -> None:
         Loss.__init__(self)
-        if data_format not in ("channels_first", "channels_last"):
-            raise ValueError("Invalid value for argument `data_format` of BrierLoss: expected "
-                             f"'channels_first' or 'channels_last', received {data_format!r}.")
+        check_data_format(type(self).__name__, data_format)
         self.data_format = data_format
 
     def get_loss(self, predictions: Any, targets: Any,
@@ -106,34 +105,36 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from clara_core import MultiFieldTransformer, TransformContext
+from clara_core import MultiFieldTransformer, RandomTransform, TransformContext
 
 
-class RandomIntensityScale(MultiFieldTransformer):
-    """Multiply each field by one factor drawn from ``[low, high]``.
+class RandomIntensityScale(MultiFieldTransformer, RandomTransform):
+    """With ``probability``, multiply each field by one factor drawn from ``[low, high]``.
 
-    Random: draws from ``self.R``, which the pipeline seeds per case and epoch, so
-    runs with the same seed augment identically whatever the worker count.
+    Random: ``RandomTransform`` checks ``probability``, marks the transform random
+    (never cached) and draws the gate; every draw comes from ``self.R``, which the
+    pipeline seeds per case and epoch, so runs with the same seed augment identically
+    whatever the worker count.
     """
 
     def __init__(self, fields: str | Sequence[str], low: float = 0.9,
-                 high: float = 1.1) -> None:
-        MultiFieldTransformer.__init__(self, fields)
+                 high: float = 1.1, probability: float = 1.0) -> None:
+        MultiFieldTransformer.__init__(self, fields=fields)
+        self.set_probability(probability)
         if not low <= high:
-            raise ValueError("Invalid value for argument `high` of RandomIntensityScale: "
+            raise ValueError(f"Invalid value for argument `high` of {type(self).__name__}: "
                              f"expected a number >= low ({low}), received {high!r}.")
         self.low, self.high = low, high
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
+        if not self.happens():
+            return transform_ctx
         factor = self.R.uniform(self.low, self.high)
         for field in self.fields:
             image = transform_ctx.get_image(field)
             transform_ctx.set_image(field, image.new_image(image.get_data() * factor,
                                                            image.get_shape_format()))
         return transform_ctx
-
-    def is_deterministic(self) -> bool:
-        return False
 ''',
     },
     "model": {

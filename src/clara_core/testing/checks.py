@@ -12,7 +12,7 @@ import numpy as np
 from clara_core.components.base import Component
 from clara_core.components.loss import Loss
 from clara_core.components.metric import Metric
-from clara_core.components.model import Model
+from clara_core.components.model import Model, main_output
 from clara_core.components.transform import Transformer
 from clara_core.image.medical_image import MedicalImage
 from clara_core.image.transform_ctx import TransformContext
@@ -23,7 +23,6 @@ from clara_core.testing.transform_checks import (
     check_probability_zero_is_identity,
     check_same_seed_same_output,
 )
-from clara_core.workflow.step import main_output
 
 Check = Callable[[Any], None]
 

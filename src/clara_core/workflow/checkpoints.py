@@ -41,3 +41,26 @@ def atomic_save(write: Callable[[str], Any], path: str) -> None:
 def save_weights_atomic(model: Any, path: str) -> None:
     """``model.save_weights`` to a temporary ``.weights.h5`` file, then rename over ``path``."""
     atomic_save(model.save_weights, path)
+
+
+def load_pretrained(model: Any, path: str, log: Callable[[str], None] = print) -> None:
+    """Fine-tune: load the weights ``MMAR_CKPT`` names (a ``.weights.h5`` file or a run
+    folder, whose best, final or latest weights are taken)."""
+    from clara_core.errors import ClaraError
+    from clara_core.workflow.run_folder import RunFolder
+
+    if os.path.isdir(path):
+        folder = RunFolder(path)
+        path = folder.existing_weights() or folder.weights("best")
+    if not os.path.exists(path):
+        raise ClaraError(
+            f"MMAR_CKPT points at {path}, which does not exist. Give a .weights.h5 file "
+            "written by clara train (for example models/model_best.weights.h5) or its folder.")
+    try:
+        model.load_weights(path)
+    except Exception as exc:
+        raise ClaraError(
+            f"Cannot fine-tune from {path}: its weights do not fit the model built from this "
+            f"config ({type(exc).__name__}: {exc}). Use the same model name and arguments "
+            "as the run that wrote it.") from exc
+    log(f"fine-tuning from {path}")

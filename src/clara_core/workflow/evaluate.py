@@ -9,20 +9,18 @@ label), ``val_metrics`` and ``writers``. Cases come from ``DATASET_JSON`` under
 
 from __future__ import annotations
 
-import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from clara_core.builtins.model_loaders import KEY_MMAR_ROOT
 from clara_core.components.build_ctx import BuildContext
+from clara_core.components.model import main_output
 from clara_core.config.builder import BuiltConfig
-from clara_core.data.chain import run_transforms
+from clara_core.config.settings import EvalSettings
 from clara_core.data.segmentation import SegmentationImagePipeline
 from clara_core.errors import ClaraError
-from clara_core.workflow.step import main_output
+from clara_core.workflow.case_loop import CaseLoop
 
 
 @dataclass
@@ -49,7 +47,9 @@ class Evaluator:
 
     def __init__(self, built: BuiltConfig, data_list_key: str = "validation",
                  log: Callable[[str], None] = print) -> None:
+        assert isinstance(built.settings, EvalSettings), "a validation config"
         self.built, self.log, self.key = built, log, data_list_key
+        self.settings: EvalSettings = built.settings
         self.env = built.loaded.env
         self.sections = built.sections.get("", {})
 
@@ -72,56 +72,36 @@ class Evaluator:
         pipeline.set_transforms(self.sections.get("pre_transforms", []))
         return pipeline
 
+    def _report_dir(self, metric: Any) -> str | None:
+        path = metric.get_report_path()
+        return self.built.loaded.path_in_mmar(str(path)) if path else None
+
     def run(self) -> EvalResult:
-        import time
-
         start = time.perf_counter()
+        for notice in self.built.notices:
+            self.log(notice)
         ctx = BuildContext()
-        ctx[KEY_MMAR_ROOT] = self.built.loaded.mmar_root
+        ctx[BuildContext.KEY_MMAR_ROOT] = self.built.loaded.mmar_root
         model = self._required("model_loader").load(ctx)
-        inferer = self._required("inferer")
-        metrics = self.sections.get("val_metrics", [])
-        writers = self.sections.get("writers", [])
-        post, label_chain = (self.sections.get(k, []) for k in ("post_transforms",
-                                                                "label_transforms"))
-        for m in metrics:
-            m.reset()
+        writers = self.sections.get("writers", []) if self.settings.output_infer_result else []
         for w in writers:  # relative write paths are in the MMAR, like metric reports
-            if isinstance(getattr(w, "write_path", None), str):
-                w.write_path = self.built.loaded.path_in_mmar(w.write_path)
-
-        def predict(x: Any) -> Any:
-            return main_output(model(x, training=False))
-
-        result = EvalResult()
-        data_format = None
-        for case in self._pipeline().cases():
-            image = case.get_image("image")
-            data = image.get_data()[None].astype(np.float32)
-            data_format = data_format or self.built.loaded.config.get("data_format") or \
-                model_data_format(model, data.shape[1])
-            x = data if data_format == "channels_first" else np.moveaxis(data, 1, -1)
-            pred = np.asarray(inferer.infer(predict, x, data_format))[0]
-            if data_format == "channels_last":
-                pred = np.moveaxis(pred, -1, 0)
-            case.set_image("model", image.new_image(pred, image.get_shape_format()))
-            case = run_transforms(post, case)
-            if label_chain and isinstance(case.get("label"), str):
-                case = run_transforms(label_chain, case)
-            name = os.path.basename(str(image.get_property("filename", "case")))
-            for m in metrics:
-                m.update(case, name)
-            for w in writers:
-                result.written += w.write(case)
-            result.cases += 1
-        if not result.cases:
+            w.set_root(self.built.loaded.mmar_root)
+        pipeline = self._pipeline()
+        loop = CaseLoop(
+            predict=lambda x: main_output(model(x, training=False)),
+            inferer=self._required("inferer"),
+            data_format=self.settings.data_format or (
+                lambda channels: model_data_format(model, channels)),
+            image_field=pipeline.image_field, label_field=pipeline.label_field,
+            post_transforms=self.sections.get("post_transforms", []),
+            label_transforms=self.sections.get("label_transforms", []),
+            metrics=self.sections.get("val_metrics", []) if self.settings.do_validation else [],
+            writers=writers, report_dir=self._report_dir)
+        done = loop.run(pipeline.cases())
+        if not done.cases:
             raise ClaraError(f"no {self.key} cases in {self.env.get('DATASET_JSON')}.")
-        for m in metrics:
-            result.metrics[m.get_name()] = m.get()
-            path = getattr(getattr(m, "metric_list", None), "report_path", None)
-            m.write_report(self.built.loaded.path_in_mmar(str(path)) if path else None)
-        result.seconds = time.perf_counter() - start
-        return result
+        return EvalResult(done.metrics, done.cases, done.written,
+                          time.perf_counter() - start)
 
 
 __all__ = ["EvalResult", "Evaluator", "model_data_format"]

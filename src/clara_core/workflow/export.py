@@ -16,8 +16,7 @@ from typing import Any
 
 from clara_core.errors import ClaraError
 from clara_core.workflow.checkpoints import atomic_save
-
-WEIGHTS = ("best", "final", "latest")
+from clara_core.workflow.run_folder import WEIGHTS, RunFolder
 
 
 def save_model_atomic(model: Any, path: str) -> None:
@@ -25,22 +24,22 @@ def save_model_atomic(model: Any, path: str) -> None:
     atomic_save(model.save, path)
 
 
-def export_saved_model(ckpt_dir: str, weights: str = "best", output: str | None = None) -> str:
-    """Write a SavedModel of the run in ``ckpt_dir``; return its folder."""
+def export_saved_model(folder: RunFolder, weights: str = "best",
+                       output: str | None = None) -> str:
+    """Write a SavedModel of the run in ``folder``; return its folder."""
     import keras
 
-    architecture = os.path.join(ckpt_dir, "model_final.keras")
+    architecture = folder.keras_model
     if not os.path.exists(architecture):
         raise ClaraError(f"Cannot export: {architecture} does not exist. It is written when "
                          "clara train finishes; train (or resume) the MMAR to the end first.")
-    weights_file = os.path.join(ckpt_dir, f"model_{weights}.weights.h5") \
-        if weights in WEIGHTS else weights
+    weights_file = folder.weights_file(weights)
     if not os.path.exists(weights_file):
         raise ClaraError(f"Cannot export: weights file {weights_file} does not exist. Use "
                          f"--weights with one of {', '.join(WEIGHTS)} or a .weights.h5 file.")
     model = keras.models.load_model(architecture, compile=False)
     model.load_weights(weights_file)
-    output = output or os.path.join(ckpt_dir, "saved_model")
+    output = output or folder.saved_model
     parent = os.path.dirname(os.path.abspath(output))
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-export-")

@@ -7,11 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from clara_core.components.build_ctx import BuildContext
-
-
-def main_output(outputs: Any) -> Any:
-    """The model's main output: deep-supervision outputs follow it, for the loss only."""
-    return outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+from clara_core.components.model import main_output
 
 
 def make_train_step(strategy: Any, model: Any, loss_component: Any, optimizer: Any,
@@ -60,4 +56,4 @@ def make_train_step(strategy: Any, model: Any, loss_component: Any, optimizer: A
     return distributed_step  # type: ignore[no-any-return]
 
 
-__all__ = ["main_output", "make_train_step"]
+__all__ = ["make_train_step"]

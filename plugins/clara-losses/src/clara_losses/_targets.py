@@ -11,15 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from clara_core.validation import check_argument
-
-FORMATS = ("channels_first", "channels_last")
-
-
-def check_format(owner: str, data_format: str) -> None:
-    check_argument(owner, "data_format", data_format, data_format in FORMATS,
-                   "'channels_first' or 'channels_last'")
-
 
 def prepare(owner: str, predictions: Any, targets: Any, data_format: str,
             is_onehot_targets: bool, skip_background: bool = False) -> tuple[Any, Any, list[int]]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from clara_core import BuildContext, Loss
-from clara_core.validation import check_argument
+from clara_core.arguments import check_argument
 
 EPSILON = 1e-7
 
@@ -71,7 +71,7 @@ class WeightedMulticlassClassificationLoss(MulticlassClassificationLoss):
     """
 
     def __init__(self, weights: Sequence[float]) -> None:
-        check_argument("WeightedMulticlassClassificationLoss", "weights", weights,
+        check_argument(type(self).__name__, "weights", weights,
                        len(weights) > 0 and all(w >= 0 for w in weights),
                        "a non-empty list of floats >= 0, one per class")
         self.weights = [float(w) for w in weights]
@@ -82,7 +82,7 @@ class WeightedMulticlassClassificationLoss(MulticlassClassificationLoss):
 
         terms, t = self._terms(predictions, targets)
         if terms.shape[-1] != len(self.weights):
-            raise ValueError(f"WeightedMulticlassClassificationLoss: {len(self.weights)} weights "
+            raise ValueError(f"{type(self).__name__}: {len(self.weights)} weights "
                              f"for {terms.shape[-1]} classes; give one weight per class.")
         w = tf.constant(self.weights, tf.float32)
         per_case = tf.reduce_sum(terms * w, axis=-1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clara_core import BuildContext, Loss
-from clara_core.validation import check_arguments
+from clara_core.arguments import check_arguments
 from clara_losses.cross_entropy import CrossEntropy, Focal
 from clara_losses.dice import Dice
 
@@ -23,7 +23,7 @@ class CrossEntropyDice(Loss):
                  squared_pred: bool = False, jaccard: bool = False, smooth: float = 1e-5,
                  top_smooth: float = 0.0, is_onehot_targets: bool = False) -> None:
         Loss.__init__(self)
-        check_arguments("CrossEntropyDice", [
+        check_arguments(type(self).__name__, [
             ("lambda_dice", lambda_dice, lambda_dice >= 0, "a float >= 0"),
             ("lambda_ce", lambda_ce, lambda_ce >= 0, "a float >= 0"),
         ])
@@ -52,7 +52,7 @@ class FocalDice(Loss):
                  jaccard: bool = False, smooth: float = 1e-5, top_smooth: float = 0.0,
                  is_onehot_targets: bool = False) -> None:
         Loss.__init__(self)
-        check_arguments("FocalDice", [
+        check_arguments(type(self).__name__, [
             ("lambda_dice", lambda_dice, lambda_dice >= 0, "a float >= 0"),
             ("lambda_focal", lambda_focal, lambda_focal >= 0, "a float >= 0"),
         ])

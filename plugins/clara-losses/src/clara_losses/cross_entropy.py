@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from clara_core import BuildContext, Loss
-from clara_core.validation import check_arguments
-from clara_losses._targets import check_format, prepare
+from clara_core.arguments import check_arguments, check_data_format
+from clara_losses._targets import prepare
 
 EPSILON = 1e-7  # probabilities are clipped to [EPSILON, 1] before the log
 
@@ -26,7 +26,7 @@ class CrossEntropy(Loss):
     def __init__(self, data_format: str = "channels_first",
                  is_onehot_targets: bool = False) -> None:
         Loss.__init__(self)
-        check_format("CrossEntropy", data_format)
+        check_data_format(type(self).__name__, data_format)
         self.data_format = data_format
         self.is_onehot_targets = is_onehot_targets
 
@@ -61,8 +61,8 @@ class Focal(Loss):
                  alpha: float | None = None, skip_background: bool = False,
                  is_onehot_targets: bool = False) -> None:
         Loss.__init__(self)
-        check_format("Focal", data_format)
-        check_arguments("Focal", [
+        check_data_format(type(self).__name__, data_format)
+        check_arguments(type(self).__name__, [
             ("gamma", gamma, gamma >= 0, "a float >= 0"),
             ("alpha", alpha, alpha is None or 0 <= alpha <= 1, "null or a float in [0, 1]"),
         ])
@@ -79,7 +79,7 @@ class Focal(Loss):
         p, t, _ = prepare("Focal", predictions, targets, self.data_format,
                           self.is_onehot_targets)
         if self.skip_background and p.shape[-1] == 1:
-            raise ValueError("Focal: skip_background is true but the prediction has 1 channel; "
+            raise ValueError(f"{type(self).__name__}: skip_background is true but the prediction has 1 channel; "
                              "set skip_background to false or predict background as channel 0.")
         p = tf.clip_by_value(p, EPSILON, 1.0)
         terms = -t * tf.pow(1.0 - p, self.gamma) * tf.math.log(p)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from clara_core import BuildContext, Loss
-from clara_core.validation import check_arguments
-from clara_losses._targets import check_format, prepare
+from clara_core.arguments import check_arguments, check_data_format
+from clara_losses._targets import prepare
 
 
 class Dice(Loss):
@@ -39,8 +39,8 @@ class Dice(Loss):
                  squared_pred: bool = False, jaccard: bool = False, smooth: float = 1e-5,
                  top_smooth: float = 0.0, is_onehot_targets: bool = False) -> None:
         Loss.__init__(self)
-        check_format("Dice", data_format)
-        check_arguments("Dice", [
+        check_data_format(type(self).__name__, data_format)
+        check_arguments(type(self).__name__, [
             ("smooth", smooth, smooth >= 0, "a float >= 0"),
             ("top_smooth", top_smooth, top_smooth >= 0, "a float >= 0"),
         ])

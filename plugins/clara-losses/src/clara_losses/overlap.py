@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from clara_core import BuildContext, Loss
-from clara_core.validation import check_arguments
-from clara_losses._targets import check_format, prepare
+from clara_core.arguments import check_arguments, check_data_format
+from clara_losses._targets import prepare
 
 
 class Tversky(Loss):
@@ -26,8 +26,8 @@ class Tversky(Loss):
                  beta: float = 0.5, skip_background: bool = False, smooth: float = 1e-5,
                  top_smooth: float = 1e-5, is_onehot_targets: bool = False) -> None:
         Loss.__init__(self)
-        check_format("Tversky", data_format)
-        check_arguments("Tversky", [
+        check_data_format(type(self).__name__, data_format)
+        check_arguments(type(self).__name__, [
             ("alpha", alpha, alpha >= 0, "a float >= 0"),
             ("beta", beta, beta >= 0, "a float >= 0"),
             ("smooth", smooth, smooth >= 0, "a float >= 0"),
@@ -73,8 +73,8 @@ class GeneralizedDice(Loss):
                  skip_background: bool = False, smooth: float = 1e-5, top_smooth: float = 1e-5,
                  is_onehot_targets: bool = False) -> None:
         Loss.__init__(self)
-        check_format("GeneralizedDice", data_format)
-        check_arguments("GeneralizedDice", [
+        check_data_format(type(self).__name__, data_format)
+        check_arguments(type(self).__name__, [
             ("w_type", w_type, w_type in self.W_TYPES, "'square', 'simple' or 'uniform'"),
             ("smooth", smooth, smooth >= 0, "a float >= 0"),
             ("top_smooth", top_smooth, top_smooth >= 0, "a float >= 0"),

@@ -51,7 +51,7 @@ class ComputeMulticlassAverage(Metric):
         if self.label_index is None:
             return float(data.mean())
         if not 0 <= self.label_index < data.size:
-            raise ValueError(f"ComputeMulticlassAverage {self.get_name()!r}: label_index "
+            raise ValueError(f"{type(self).__name__} {self.get_name()!r}: label_index "
                              f"{self.label_index} is outside the {data.size} values of field "
                              f"{self.field!r}; give an index below {data.size}.")
         return float(data[self.label_index])

@@ -53,7 +53,7 @@ class ScoreList(MetricList):
 
     def __init__(self, name: str, invalid_value: float = float("nan"),
                  report_path: str | None = None) -> None:
-        MetricList.__init__(self, name, invalid_value, report_path)
+        MetricList.__init__(self, name=name, invalid_value=invalid_value, report_path=report_path)
         self.scores: list[np.ndarray] = []
         self.labels: list[int] = []
 
@@ -135,7 +135,7 @@ class ComputeAccuracy(Metric):
 class ConfusionList(MetricList):
     def __init__(self, name: str, num_classes: int, invalid_value: float = float("nan"),
                  report_path: str | None = None) -> None:
-        MetricList.__init__(self, name, invalid_value, report_path)
+        MetricList.__init__(self, name=name, invalid_value=invalid_value, report_path=report_path)
         self.matrix = np.zeros((num_classes, num_classes), np.int64)
 
     def reset(self) -> None:

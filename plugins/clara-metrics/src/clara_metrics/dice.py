@@ -27,7 +27,7 @@ class ComputeAverageDice(PerClassMetric):
     ``1 .. num_classes-1`` when ``remove_bg`` (default) and include 0 otherwise. A
     case's value is the mean over classes present in prediction or label;
     a case where none is present gets ``invalid_value``. Per-class means are kept
-    in :attr:`class_means`. Equals MONAI's ``DiceMetric`` and SimpleITK's
+    from :meth:`get_class_values`. Equals MONAI's ``DiceMetric`` and SimpleITK's
     ``LabelOverlapMeasuresImageFilter.GetDiceCoefficient`` where both are defined.
 
     >>> from clara_core import MedicalImage, TransformContext

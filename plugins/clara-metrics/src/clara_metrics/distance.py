@@ -81,12 +81,14 @@ class ComputeHausdorffDistance(PerClassMetric):
                  num_classes: int | None = None, invalid_value: float = float("nan"),
                  report_path: str | None = None, is_key_metric: bool = False,
                  do_print: bool = True, do_summary: bool = True) -> None:
-        PerClassMetric.__init__(self, name, field, label_field, remove_bg, num_classes,
-                                invalid_value, report_path, is_key_metric, do_print,
-                                do_summary)
-        from clara_core.validation import check_argument
+        PerClassMetric.__init__(self, name, field=field, label_field=label_field,
+                                remove_bg=remove_bg, num_classes=num_classes,
+                                invalid_value=invalid_value, report_path=report_path,
+                                is_key_metric=is_key_metric, do_print=do_print,
+                                do_summary=do_summary)
+        from clara_core.arguments import check_argument
 
-        check_argument("ComputeHausdorffDistance", "percentile", percentile,
+        check_argument(type(self).__name__, "percentile", percentile,
                        percentile is None or 0 <= percentile <= 100,
                        "null (maximum) or a number in [0, 100]")
         self.percentile = percentile
@@ -117,9 +119,11 @@ class ComputeSurfaceDistance(PerClassMetric):
                  num_classes: int | None = None, invalid_value: float = float("nan"),
                  report_path: str | None = None, is_key_metric: bool = False,
                  do_print: bool = True, do_summary: bool = True) -> None:
-        PerClassMetric.__init__(self, name, field, label_field, remove_bg, num_classes,
-                                invalid_value, report_path, is_key_metric, do_print,
-                                do_summary)
+        PerClassMetric.__init__(self, name, field=field, label_field=label_field,
+                                remove_bg=remove_bg, num_classes=num_classes,
+                                invalid_value=invalid_value, report_path=report_path,
+                                is_key_metric=is_key_metric, do_print=do_print,
+                                do_summary=do_summary)
         self.symmetric = symmetric
 
     def score(self, pred: np.ndarray, label: np.ndarray, spacing: Sequence[float]) -> float:

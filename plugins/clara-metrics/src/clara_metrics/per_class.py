@@ -79,8 +79,7 @@ class PerClassMetric(Metric):
         valid = scores[~np.isnan(scores)]
         return float(valid.mean()) if valid.size else None
 
-    @property
-    def class_means(self) -> dict[int, float]:
+    def get_class_values(self) -> dict[int, float]:
         """Mean score per class over the cases seen since the last reset."""
         if not self._per_class:
             return {}

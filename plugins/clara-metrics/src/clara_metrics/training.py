@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from clara_core import AuxOp, BuildContext
-from clara_core.validation import check_argument
+from clara_core.arguments import check_data_format
 
 
 def _channels_last(x: Any, data_format: str) -> Any:
@@ -51,10 +51,8 @@ class TrainDice(AuxOp):
 
     def __init__(self, tag: str = "train_dice", data_format: str = "channels_first",
                  skip_background: bool = True) -> None:
-        check_argument("TrainDice", "data_format", data_format,
-                       data_format in ("channels_first", "channels_last"),
-                       "'channels_first' or 'channels_last'")
-        AuxOp.__init__(self, tag)
+        check_data_format(type(self).__name__, data_format)
+        AuxOp.__init__(self, tag=tag)
         self.data_format = data_format
         self.skip_background = skip_background
 
@@ -91,10 +89,8 @@ class TrainAccuracy(AuxOp):
 
     def __init__(self, tag: str = "train_accuracy",
                  data_format: str = "channels_first") -> None:
-        check_argument("TrainAccuracy", "data_format", data_format,
-                       data_format in ("channels_first", "channels_last"),
-                       "'channels_first' or 'channels_last'")
-        AuxOp.__init__(self, tag)
+        check_data_format(type(self).__name__, data_format)
+        AuxOp.__init__(self, tag=tag)
         self.data_format = data_format
 
     def get_value(self, build_ctx: BuildContext) -> Any:
@@ -116,7 +112,7 @@ class NegLoss(AuxOp):
     """
 
     def __init__(self, tag: str = "negloss") -> None:
-        AuxOp.__init__(self, tag)
+        AuxOp.__init__(self, tag=tag)
 
     def get_value(self, build_ctx: BuildContext) -> Any:
         import tensorflow as tf
@@ -139,7 +135,7 @@ class DiceMaskedOutput(TrainDice):
 
     def __init__(self, tag: str = "dice_masked", data_format: str = "channels_first",
                  skip_background: bool = True, mask_value: float = -1.0) -> None:
-        TrainDice.__init__(self, tag, data_format, skip_background)
+        TrainDice.__init__(self, tag=tag, data_format=data_format, skip_background=skip_background)
         self.mask_value = mask_value
 
     def get_value(self, build_ctx: BuildContext) -> Any:

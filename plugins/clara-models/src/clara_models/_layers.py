@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from clara_core.arguments import DATA_FORMATS
+
 NORMALIZATIONS = ("batch", "instance", "group", "none")
 ACTIVATIONS = ("softmax", "sigmoid", "linear")
-FORMATS = ("channels_first", "channels_last")
 
 
 class Ops:
@@ -83,7 +84,8 @@ def common_checks(owner: str, num_classes: int, normalization: str | None,
          "an integer >= 1"),
         ("final_activation", final_activation, final_activation in ACTIVATIONS,
          f"one of {ACTIVATIONS}"),
-        ("data_format", data_format, data_format in FORMATS, "'channels_first' or 'channels_last'"),
+        ("data_format", data_format, data_format in DATA_FORMATS,
+         "'channels_first' or 'channels_last'"),
     ]
     if normalization is not None:
         checks.append(("normalization", normalization, normalization in NORMALIZATIONS,

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from clara_core import BuildContext, Model
-from clara_core.validation import check_arguments
+from clara_core.arguments import check_arguments
 from clara_models._layers import Ops, common_checks, final_activation
 
 

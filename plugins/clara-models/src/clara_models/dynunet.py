@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from clara_core import BuildContext, Model
-from clara_core.validation import check_arguments
+from clara_core.arguments import check_arguments
 from clara_models._layers import Ops, common_checks, final_activation
 
 
@@ -35,7 +35,8 @@ class DynUNet(Model):
                  deep_supr_num: int = 1) -> None:
         Model.__init__(self)
         levels = len(kernel_size)
-        check_arguments("DynUNet", common_checks("DynUNet", num_classes, normalization,
+        owner = type(self).__name__
+        check_arguments(owner, common_checks(owner, num_classes, normalization,
                                                  final_activation, data_format) + [
             ("kernel_size", kernel_size, levels >= 2, "a list of at least 2 kernel sizes"),
             ("strides", strides, len(strides) == levels,

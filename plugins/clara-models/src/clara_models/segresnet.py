@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from clara_core import BuildContext, Model
-from clara_core.validation import check_arguments
+from clara_core.arguments import check_arguments
 from clara_models._layers import Ops, common_checks
 
 
@@ -61,7 +61,8 @@ class SegResnet(Model):
                  use_vae: bool = False, vae_nz: int = 256, vae_estimate_std: bool = False,
                  vae_default_std: float = 0.3, vae_weight: float = 0.1) -> None:
         Model.__init__(self)
-        check_arguments("SegResnet", common_checks("SegResnet", num_classes, normalization,
+        owner = type(self).__name__
+        check_arguments(owner, common_checks(owner, num_classes, normalization,
                                                    final_activation, data_format) + [
             ("init_filters", init_filters, init_filters >= 1, "an integer >= 1"),
             ("blocks_down", blocks_down, len(blocks_down) >= 1 and all(b >= 0 for b in

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clara_core import BuildContext, Model
-from clara_core.validation import check_arguments
+from clara_core.arguments import check_arguments
 from clara_models._layers import Ops, common_checks
 
 
@@ -41,12 +41,13 @@ class Unet(Model):
         self._enc, self._dec = _filters("nf_enc", nf_enc), _filters("nf_dec", nf_dec)
         if (nf_enc is None) != (nf_dec is None) or (
                 self._enc and len(self._dec) < len(self._enc)):
-            raise ValueError("Invalid values for arguments `nf_enc`/`nf_dec` of Unet: give both, "
+            raise ValueError(f"Invalid values for arguments `nf_enc`/`nf_dec` of {type(self).__name__}: give both, "
                              "with at least as many decoder as encoder entries (e.g. nf_enc "
                              f'"32,64,64,64", nf_dec "64,64,64,64,64,32,32"); received {nf_enc!r}'
                              f"/{nf_dec!r}.")
         self.nf_enc, self.nf_dec = nf_enc, nf_dec
-        check_arguments("Unet", common_checks("Unet", num_classes, normalization,
+        owner = type(self).__name__
+        check_arguments(owner, common_checks(owner, num_classes, normalization,
                                               final_activation, data_format) + [
             ("filters", filters, filters >= 1, "an integer >= 1"),
             ("depth", depth, 0 <= depth <= 6, "an integer in [0, 6]"),

@@ -11,13 +11,15 @@ from clara_core import (
     ImageProperty,
     MedicalImage,
     MultiFieldTransformer,
+    RandomTransform,
     ShapeFormat,
     TransformContext,
 )
+from clara_core.arguments import check_argument, check_sizes
 from clara_transforms_basic.geometry import crop_or_pad, spatial_shape
 
 
-class CropByPosNegRatio(MultiFieldTransformer):
+class CropByPosNegRatio(MultiFieldTransformer, RandomTransform):
     """Crop ``size`` patches around random voxels, foreground with ratio ``pos/(pos+neg)``.
 
     Foreground is ``label_field > 0``. Crops near a border are shifted inside the
@@ -42,21 +44,15 @@ class CropByPosNegRatio(MultiFieldTransformer):
                  num_samples: int = 1, fields: Sequence[str] | None = None) -> None:
         MultiFieldTransformer.__init__(self, list(fields) if fields else [image_field,
                                                                           label_field])
-        if not size or not all(isinstance(s, int) and s > 0 for s in size):
-            raise ValueError("Invalid value for argument `size` of CropByPosNegRatio: expected "
-                             f"a list of positive integers, received {size!r}.")
+        owner = type(self).__name__
+        check_sizes(owner, "size", size)
         if pos < 0 or neg < 0 or pos + neg == 0:
-            raise ValueError("Invalid value for arguments `pos`/`neg` of CropByPosNegRatio: "
+            raise ValueError(f"Invalid value for arguments `pos`/`neg` of {owner}: "
                              f"expected numbers >= 0, not both 0, received {pos!r}/{neg!r}.")
-        if num_samples < 1:
-            raise ValueError("Invalid value for argument `num_samples` of CropByPosNegRatio: "
-                             f"expected an integer >= 1, received {num_samples!r}.")
+        check_argument(owner, "num_samples", num_samples, num_samples >= 1, "an integer >= 1")
         self.size, self.image_field, self.label_field = list(size), image_field, label_field
         self.pos, self.neg, self.num_samples = pos, neg, num_samples
         self._fg_cache: dict[int, np.ndarray] = {}
-
-    def is_deterministic(self) -> bool:
-        return False
 
     def _foreground(self, label: np.ndarray) -> np.ndarray:
         """Flat spatial indices of foreground voxels, computed once per label array.
@@ -151,7 +147,9 @@ class FastCropByPosNegRatio(CropByPosNegRatio):
     def __init__(self, size: Sequence[int], image_field: str = "image",
                  label_field: str = "label", pos: float = 1.0, neg: float = 1.0,
                  batch_size: int = 1) -> None:
-        CropByPosNegRatio.__init__(self, size, image_field, label_field, pos, neg, batch_size)
+        CropByPosNegRatio.__init__(self, size, image_field=image_field,
+                                   label_field=label_field, pos=pos, neg=neg,
+                                   num_samples=batch_size)
         self.batch_size = batch_size
 
 
@@ -181,11 +179,11 @@ class FastPosNegRatioCropROI(CropByPosNegRatio):
                  deform: bool = False, rotation: bool = False, rotation_degree: float = 20.0,
                  scale: bool = False, scale_factor: float = 0.1, fast_crop: bool = True,
                  batch_size: int = 1, deform_magnitude: float = 3.0) -> None:
-        CropByPosNegRatio.__init__(self, size, image_field, label_field, pos, neg, batch_size)
-        if not 0 <= scale_factor < 1:
-            raise ValueError("Invalid value for argument `scale_factor` of "
-                             "FastPosNegRatioCropROI: expected a fraction in [0, 1), received "
-                             f"{scale_factor!r}.")
+        CropByPosNegRatio.__init__(self, size, image_field=image_field,
+                                   label_field=label_field, pos=pos, neg=neg,
+                                   num_samples=batch_size)
+        check_argument(type(self).__name__, "scale_factor", scale_factor,
+                       0 <= scale_factor < 1, "a fraction in [0, 1)")
         self.deform, self.rotation, self.rotation_degree = deform, rotation, rotation_degree
         self.scale, self.scale_factor, self.fast_crop = scale, scale_factor, fast_crop
         self.batch_size, self.deform_magnitude = batch_size, deform_magnitude

@@ -11,14 +11,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from clara_core import MultiFieldTransformer, TransformContext
+from clara_core import MultiFieldTransformer, RandomTransform, TransformContext
+from clara_core.arguments import check_sizes
 from clara_transforms_basic.geometry import crop_or_pad, spatial_shape
 
 
 def _sizes(owner: str, size: Sequence[int]) -> list[int]:
-    if not size or not all(isinstance(s, int) and s > 0 for s in size):
-        raise ValueError(f"Invalid value for argument `size` of {owner}: expected a list of "
-                         f"positive integers, received {size!r}.")
+    check_sizes(owner, "size", size)
     return list(size)
 
 
@@ -61,16 +60,16 @@ class CropSubVolumeCenter(_Box):
     """
 
     def __init__(self, fields: str | Sequence[str], size: Sequence[int]) -> None:
-        MultiFieldTransformer.__init__(self, fields)
+        MultiFieldTransformer.__init__(self, fields=fields)
         self.size = list(size)
-        self._size = _sizes("CropSubVolumeCenter", size)
+        self._size = _sizes(type(self).__name__, size)
 
     def box(self, ctx: TransformContext, shape: tuple[int, ...]) -> tuple[list[int], list[int]]:
         size = self._fit(shape)
         return [(d - s) // 2 for d, s in zip(shape, size, strict=True)], size
 
 
-class CropFixedSizeRandomCenter(_Box):
+class CropFixedSizeRandomCenter(_Box, RandomTransform):
     """A ``size`` box at a uniformly random position inside the image (all fields alike).
 
     >>> from clara_core import MedicalImage
@@ -82,12 +81,9 @@ class CropFixedSizeRandomCenter(_Box):
     """
 
     def __init__(self, fields: str | Sequence[str], size: Sequence[int]) -> None:
-        MultiFieldTransformer.__init__(self, fields)
+        MultiFieldTransformer.__init__(self, fields=fields)
         self.size = list(size)
-        self._size = _sizes("CropFixedSizeRandomCenter", size)
-
-    def is_deterministic(self) -> bool:
-        return False
+        self._size = _sizes(type(self).__name__, size)
 
     def box(self, ctx: TransformContext, shape: tuple[int, ...]) -> tuple[list[int], list[int]]:
         size = self._fit(shape)
@@ -111,15 +107,15 @@ class CropForegroundObject(_Box):
 
     def __init__(self, fields: str | Sequence[str], label_field: str = "label",
                  margin: int | Sequence[int] = 0, size: Sequence[int] | None = None) -> None:
-        MultiFieldTransformer.__init__(self, fields)
+        MultiFieldTransformer.__init__(self, fields=fields)
         self.label_field, self.margin = label_field, margin
         self.size = None if size is None else list(size)
-        self._size = None if size is None else _sizes("CropForegroundObject", size)
+        self._size = None if size is None else _sizes(type(self).__name__, size)
 
     def box(self, ctx: TransformContext, shape: tuple[int, ...]) -> tuple[list[int], list[int]]:
         label = ctx.get_image(self.label_field)
         if spatial_shape(label) != shape:
-            raise ValueError(f"CropForegroundObject: label field {self.label_field!r} has "
+            raise ValueError(f"{type(self).__name__}: label field {self.label_field!r} has "
                              f"spatial shape {spatial_shape(label)} but the image has {shape}.")
         data, fmt = label.get_data(), label.get_shape_format()
         other = tuple(a for a in range(data.ndim) if a not in fmt.get_spatial_axes())
@@ -150,10 +146,10 @@ class SymmetricPadderDiv(_Box):
     """
 
     def __init__(self, fields: str | Sequence[str], size_div: int | Sequence[int] = 16) -> None:
-        MultiFieldTransformer.__init__(self, fields)
+        MultiFieldTransformer.__init__(self, fields=fields)
         divs = np.atleast_1d(np.asarray(size_div))
         if divs.dtype.kind not in "iu" or np.any(divs < 1):
-            raise ValueError("Invalid value for argument `size_div` of SymmetricPadderDiv: "
+            raise ValueError(f"Invalid value for argument `size_div` of {type(self).__name__}: "
                              f"expected a positive integer or a list of them, received "
                              f"{size_div!r}.")
         self.size_div = size_div

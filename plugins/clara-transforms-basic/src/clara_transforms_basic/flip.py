@@ -7,8 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from clara_core import MultiFieldTransformer, TransformContext
-from clara_core.validation import check_probability
+from clara_core import MultiFieldTransformer, RandomTransform, TransformContext
 from clara_transforms_basic.geometry import flip, spatial_shape, with_index_map
 
 
@@ -22,7 +21,7 @@ def flip_fields(ctx: TransformContext, fields: Sequence[str], axes: Sequence[int
                                             flip(spatial_shape(img), axes)))
 
 
-class RandomSpatialFlip(MultiFieldTransformer):
+class RandomSpatialFlip(MultiFieldTransformer, RandomTransform):
     """Flip every field along each spatial axis with ``probability`` (the same flips for all).
 
     >>> from clara_core import MedicalImage
@@ -35,13 +34,9 @@ class RandomSpatialFlip(MultiFieldTransformer):
 
     def __init__(self, fields: str | Sequence[str], probability: float = 0.5,
                  axes: Sequence[int] | None = None) -> None:
-        MultiFieldTransformer.__init__(self, fields)
-        check_probability("RandomSpatialFlip", probability)
-        self.probability = probability
+        MultiFieldTransformer.__init__(self, fields=fields)
+        self.set_probability(probability)
         self.axes = None if axes is None else list(axes)
-
-    def is_deterministic(self) -> bool:
-        return False
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
         first = transform_ctx.get_image(self.fields[0]).get_shape_format()
@@ -53,7 +48,7 @@ class RandomSpatialFlip(MultiFieldTransformer):
         return transform_ctx
 
 
-class RandomAxisFlip(MultiFieldTransformer):
+class RandomAxisFlip(MultiFieldTransformer, RandomTransform):
     """With ``probability``, flip every field along one spatial axis drawn at random.
 
     >>> from clara_core import MedicalImage
@@ -65,15 +60,11 @@ class RandomAxisFlip(MultiFieldTransformer):
     """
 
     def __init__(self, fields: str | Sequence[str], probability: float = 0.5) -> None:
-        MultiFieldTransformer.__init__(self, fields)
-        check_probability("RandomAxisFlip", probability)
-        self.probability = probability
-
-    def is_deterministic(self) -> bool:
-        return False
+        MultiFieldTransformer.__init__(self, fields=fields)
+        self.set_probability(probability)
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
-        if self.R.random() >= self.probability:
+        if not self.happens():
             return transform_ctx
         first = transform_ctx.get_image(self.fields[0]).get_shape_format()
         flip_fields(transform_ctx, self.fields,

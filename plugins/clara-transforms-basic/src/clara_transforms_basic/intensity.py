@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from clara_core import MultiFieldTransformer, TransformContext
-from clara_core.validation import check_probability
+from clara_core import MultiFieldTransformer, RandomTransform, TransformContext
+from clara_core.arguments import check_argument
 
 
 def _float(data: np.ndarray) -> np.ndarray:
@@ -34,16 +34,12 @@ class IntensityTransform(MultiFieldTransformer):
         return transform_ctx
 
 
-class RandomIntensityTransform(MultiFieldTransformer):
+class RandomIntensityTransform(MultiFieldTransformer, RandomTransform):
     """With ``probability``, one ``draw()`` per case applied to every field."""
 
     def __init__(self, fields: str | Sequence[str], probability: float = 0.5) -> None:
-        MultiFieldTransformer.__init__(self, fields)
-        check_probability(type(self).__name__, probability)
-        self.probability = probability
-
-    def is_deterministic(self) -> bool:
-        return False
+        MultiFieldTransformer.__init__(self, fields=fields)
+        self.set_probability(probability)
 
     def draw(self, shape: tuple[int, ...]) -> Any:
         raise NotImplementedError
@@ -52,7 +48,7 @@ class RandomIntensityTransform(MultiFieldTransformer):
         raise NotImplementedError
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
-        if self.R.random() >= self.probability:
+        if not self.happens():
             return transform_ctx
         params = self.draw(transform_ctx.get_image(self.fields[0]).get_data().shape)
         for field in self.fields:
@@ -77,9 +73,9 @@ class ScaleIntensityRange(IntensityTransform):
     def __init__(self, fields: str | Sequence[str], a_min: float, a_max: float,
                  b_min: float = 0.0, b_max: float = 1.0, clip: bool = False,
                  dtype: str = "float32") -> None:
-        MultiFieldTransformer.__init__(self, fields)
+        MultiFieldTransformer.__init__(self, fields=fields)
         if a_max == a_min:
-            raise ValueError("Invalid value for argument `a_max` of ScaleIntensityRange: "
+            raise ValueError(f"Invalid value for argument `a_max` of {type(self).__name__}: "
                              f"expected a value different from a_min ({a_min}), received "
                              f"{a_max!r}.")
         self.a_min, self.a_max, self.b_min, self.b_max = a_min, a_max, b_min, b_max
@@ -105,7 +101,7 @@ class ScaleShiftIntensity(IntensityTransform):
 
     def __init__(self, fields: str | Sequence[str], scale: float = 1.0,
                  shift: float = 0.0) -> None:
-        MultiFieldTransformer.__init__(self, fields)
+        MultiFieldTransformer.__init__(self, fields=fields)
         self.scale, self.shift = scale, shift
 
     def apply(self, data: np.ndarray) -> np.ndarray:
@@ -166,9 +162,9 @@ class AdjustContrast(IntensityTransform):
     """
 
     def __init__(self, fields: str | Sequence[str], gamma: float = 1.0) -> None:
-        MultiFieldTransformer.__init__(self, fields)
+        MultiFieldTransformer.__init__(self, fields=fields)
         if gamma <= 0:
-            raise ValueError("Invalid value for argument `gamma` of AdjustContrast: expected a "
+            raise ValueError(f"Invalid value for argument `gamma` of {type(self).__name__}: expected a "
                              f"positive number, received {gamma!r}.")
         self.gamma = gamma
 
@@ -189,7 +185,7 @@ class ThresholdValues(IntensityTransform):
 
     def __init__(self, fields: str | Sequence[str], threshold: float = 0.5,
                  dtype: str = "float32") -> None:
-        MultiFieldTransformer.__init__(self, fields)
+        MultiFieldTransformer.__init__(self, fields=fields)
         self.threshold, self.dtype = threshold, dtype
 
     def apply(self, data: np.ndarray) -> np.ndarray:
@@ -210,7 +206,7 @@ class RandomShiftIntensity(RandomIntensityTransform):
 
     def __init__(self, fields: str | Sequence[str], offset: float = 0.1,
                  probability: float = 0.5) -> None:
-        RandomIntensityTransform.__init__(self, fields, probability)
+        RandomIntensityTransform.__init__(self, fields=fields, probability=probability)
         self.offset = offset
 
     def draw(self, shape: tuple[int, ...]) -> float:
@@ -230,7 +226,7 @@ class ScaleIntensityOscillation(RandomIntensityTransform):
 
     def __init__(self, fields: str | Sequence[str], magnitude: float = 0.1,
                  probability: float = 0.5) -> None:
-        RandomIntensityTransform.__init__(self, fields, probability)
+        RandomIntensityTransform.__init__(self, fields=fields, probability=probability)
         self.magnitude = magnitude
 
     def draw(self, shape: tuple[int, ...]) -> float:
@@ -251,7 +247,7 @@ class AddGaussianNoise(RandomIntensityTransform):
 
     def __init__(self, fields: str | Sequence[str], probability: float = 0.5,
                  variance: float = 0.1) -> None:
-        RandomIntensityTransform.__init__(self, fields, probability)
+        RandomIntensityTransform.__init__(self, fields=fields, probability=probability)
         self.variance = variance
 
     def draw(self, shape: tuple[int, ...]) -> np.ndarray:
@@ -259,12 +255,12 @@ class AddGaussianNoise(RandomIntensityTransform):
 
     def apply(self, data: np.ndarray, params: np.ndarray) -> np.ndarray:
         if params.shape != data.shape:
-            raise ValueError(f"AddGaussianNoise: fields differ in shape ({data.shape} vs "
+            raise ValueError(f"{type(self).__name__}: fields differ in shape ({data.shape} vs "
                              f"{params.shape}); give one field per transform.")
         return data + params  # type: ignore[no-any-return]
 
 
-class RandomGaussianSmooth(MultiFieldTransformer):
+class RandomGaussianSmooth(MultiFieldTransformer, RandomTransform):
     """With ``probability``, blur the spatial axes with a Gaussian of a sigma drawn from
     ``[sigma_min, sigma_max]`` voxels (channels are blurred separately).
 
@@ -280,21 +276,18 @@ class RandomGaussianSmooth(MultiFieldTransformer):
 
     def __init__(self, fields: str | Sequence[str], sigma_min: float = 0.25,
                  sigma_max: float = 1.5, probability: float = 0.5) -> None:
-        MultiFieldTransformer.__init__(self, fields)
-        check_probability("RandomGaussianSmooth", probability)
+        MultiFieldTransformer.__init__(self, fields=fields)
+        self.set_probability(probability)
         if not 0 <= sigma_min <= sigma_max:
             raise ValueError("Invalid values for arguments `sigma_min`/`sigma_max` of "
-                             "RandomGaussianSmooth: expected 0 <= sigma_min <= sigma_max, "
+                             f"{type(self).__name__}: expected 0 <= sigma_min <= sigma_max, "
                              f"received {sigma_min!r}/{sigma_max!r}.")
-        self.sigma_min, self.sigma_max, self.probability = sigma_min, sigma_max, probability
-
-    def is_deterministic(self) -> bool:
-        return False
+        self.sigma_min, self.sigma_max = sigma_min, sigma_max
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
         from scipy import ndimage
 
-        if self.R.random() >= self.probability:
+        if not self.happens():
             return transform_ctx
         sigma = float(self.R.uniform(self.sigma_min, self.sigma_max))
         for field in self.fields:
@@ -307,7 +300,7 @@ class RandomGaussianSmooth(MultiFieldTransformer):
         return transform_ctx
 
 
-class RandomMRBiasField(MultiFieldTransformer):
+class RandomMRBiasField(MultiFieldTransformer, RandomTransform):
     """With ``probability``, multiply by a smooth MR bias field: the exponential of a
     polynomial of ``degree`` over the spatial axes with coefficients drawn from
     ``[-coefficient, coefficient]``.
@@ -323,15 +316,11 @@ class RandomMRBiasField(MultiFieldTransformer):
 
     def __init__(self, fields: str | Sequence[str], degree: int = 3, coefficient: float = 0.5,
                  probability: float = 0.5) -> None:
-        MultiFieldTransformer.__init__(self, fields)
-        check_probability("RandomMRBiasField", probability)
-        if not isinstance(degree, int) or degree < 1:
-            raise ValueError("Invalid value for argument `degree` of RandomMRBiasField: "
-                             f"expected an integer >= 1, received {degree!r}.")
-        self.degree, self.coefficient, self.probability = degree, coefficient, probability
-
-    def is_deterministic(self) -> bool:
-        return False
+        MultiFieldTransformer.__init__(self, fields=fields)
+        self.set_probability(probability)
+        check_argument(type(self).__name__, "degree", degree,
+                       isinstance(degree, int) and degree >= 1, "an integer >= 1")
+        self.degree, self.coefficient = degree, coefficient
 
     def _field(self, shape: tuple[int, ...]) -> np.ndarray:
         grids = np.meshgrid(*[np.linspace(-1, 1, n) for n in shape], indexing="ij")
@@ -344,7 +333,7 @@ class RandomMRBiasField(MultiFieldTransformer):
         return np.exp(log_field).astype(np.float32)  # type: ignore[no-any-return]
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
-        if self.R.random() >= self.probability:
+        if not self.happens():
             return transform_ctx
         first = transform_ctx.get_image(self.fields[0])
         fmt = first.get_shape_format()

@@ -33,7 +33,7 @@ class ConvertToMultiChannelBasedOnLabel(MultiFieldTransformer):
 
     def __init__(self, fields: str | Sequence[str], labels: Sequence[int] | None = None,
                  include_background: bool = False, dtype: str = "float32") -> None:
-        MultiFieldTransformer.__init__(self, fields)
+        MultiFieldTransformer.__init__(self, fields=fields)
         self.labels = None if labels is None else list(labels)
         self.include_background, self.dtype = include_background, dtype
 
@@ -42,7 +42,7 @@ class ConvertToMultiChannelBasedOnLabel(MultiFieldTransformer):
             image = transform_ctx.get_image(field)
             data = _channels_first("ConvertToMultiChannelBasedOnLabel", field, image)
             if data.shape[0] != 1:
-                raise ValueError(f"ConvertToMultiChannelBasedOnLabel: field {field!r} has "
+                raise ValueError(f"{type(self).__name__}: field {field!r} has "
                                  f"{data.shape[0]} channels; expected one channel of label "
                                  "values.")
             values = self.labels
@@ -64,7 +64,7 @@ class ArgmaxAcrossChannels(MultiFieldTransformer):
     """
 
     def __init__(self, fields: str | Sequence[str], dtype: str = "float32") -> None:
-        MultiFieldTransformer.__init__(self, fields)
+        MultiFieldTransformer.__init__(self, fields=fields)
         self.dtype = dtype
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
@@ -87,9 +87,9 @@ class KeepLargestCC(MultiFieldTransformer):
     """
 
     def __init__(self, fields: str | Sequence[str], connectivity: int = 1) -> None:
-        MultiFieldTransformer.__init__(self, fields)
+        MultiFieldTransformer.__init__(self, fields=fields)
         if connectivity not in (1, 2, 3):
-            raise ValueError("Invalid value for argument `connectivity` of KeepLargestCC: "
+            raise ValueError(f"Invalid value for argument `connectivity` of {type(self).__name__}: "
                              f"expected 1 (faces), 2 or 3 (corners), received {connectivity!r}.")
         self.connectivity = connectivity
 
@@ -127,7 +127,7 @@ class SplitBasedOnLabel(Transformer):
 
     def __init__(self, field: str, label_names: Sequence[str], dtype: str = "float32") -> None:
         if not label_names or not all(isinstance(n, str) and n for n in label_names):
-            raise ValueError("Invalid value for argument `label_names` of SplitBasedOnLabel: "
+            raise ValueError(f"Invalid value for argument `label_names` of {type(self).__name__}: "
                              "expected a non-empty list of field names, received "
                              f"{label_names!r}.")
         self.field, self.label_names, self.dtype = field, list(label_names), dtype
@@ -153,7 +153,7 @@ class CopyProperties(MultiFieldTransformer):
 
     def __init__(self, fields: str | Sequence[str], from_field: str,
                  properties: Sequence[str]) -> None:
-        MultiFieldTransformer.__init__(self, fields)
+        MultiFieldTransformer.__init__(self, fields=fields)
         self.from_field, self.properties = from_field, list(properties)
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:

@@ -71,7 +71,7 @@ class SaveAsNifti(MultiFieldTransformer):
     """
 
     def __init__(self, fields: str | Sequence[str], out_dir: str, interrupt: bool = False) -> None:
-        MultiFieldTransformer.__init__(self, fields)
+        MultiFieldTransformer.__init__(self, fields=fields)
         self.out_dir, self.interrupt = out_dir, interrupt
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
@@ -112,6 +112,9 @@ class WriteNifti(Writer):
                  dtype: str | None = None, resample_to_input: bool = True) -> None:
         self.field, self.write_path, self.dtype = field, write_path, dtype
         self.resample_to_input = resample_to_input
+
+    def set_root(self, root: str) -> None:
+        self.write_path = os.path.join(root, self.write_path)  # unchanged when absolute
 
     def write(self, transform_ctx: TransformContext) -> list[str]:
         image = transform_ctx.get_image(self.field)

@@ -25,11 +25,11 @@ class Orientation(MultiFieldTransformer):
     """
 
     def __init__(self, fields: str | Sequence[str], axcodes: str = "RAS") -> None:
-        MultiFieldTransformer.__init__(self, fields)
+        MultiFieldTransformer.__init__(self, fields=fields)
         codes = str(axcodes).upper()
         pairs = sorted({"L": 0, "R": 0, "A": 1, "P": 1, "S": 2, "I": 2}.get(c, -1) for c in codes)
         if pairs != [0, 1, 2]:
-            raise ValueError("Invalid value for argument `axcodes` of Orientation: expected 3 "
+            raise ValueError(f"Invalid value for argument `axcodes` of {type(self).__name__}: expected 3 "
                              f"letters of L/R, A/P, S/I such as 'RAS', received {axcodes!r}.")
         self.axcodes = axcodes
         self._codes = codes
@@ -43,7 +43,7 @@ class Orientation(MultiFieldTransformer):
             fmt = image.get_shape_format()
             affine = image.get_property(ImageProperty.AFFINE)
             if affine is None or fmt.get_number_of_spatial_dims() != 3:
-                raise ValueError(f"Orientation: field {field!r} ({fmt}, "
+                raise ValueError(f"{type(self).__name__}: field {field!r} ({fmt}, "
                                  f"{image.get_property('filename', 'no file name')}) needs 3 "
                                  "spatial axes and an 'affine' property: load it with "
                                  "LoadNifti or LoadImage.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from clara_core import ImageProperty, MedicalImage, MultiFieldTransformer, TransformContext
+from clara_core.arguments import check_sizes
 from clara_transforms_basic.geometry import resample, scaling, spatial_shape
 
 
@@ -35,7 +36,7 @@ class _Rescale(MultiFieldTransformer):
     """Resample each field to the shape :meth:`new_shape` gives."""
 
     def __init__(self, fields: str | Sequence[str], is_label: bool = False) -> None:
-        MultiFieldTransformer.__init__(self, fields)
+        MultiFieldTransformer.__init__(self, fields=fields)
         self.is_label = is_label
 
     def new_shape(self, image: MedicalImage) -> list[int]:
@@ -67,7 +68,7 @@ class ScaleByResolution(_Rescale):
 
     def __init__(self, fields: str | Sequence[str], target_resolution: Sequence[float] | float,
                  is_label: bool = False) -> None:
-        _Rescale.__init__(self, fields, is_label)
+        _Rescale.__init__(self, fields=fields, is_label=is_label)
         self.target_resolution = target_resolution
         self._target = _positive_list(type(self).__name__, "target_resolution", target_resolution)
 
@@ -93,7 +94,7 @@ class ScaleBySpacing(ScaleByResolution):
 
     def __init__(self, fields: str | Sequence[str], target_spacing: Sequence[float] | float,
                  is_label: bool = False) -> None:
-        _Rescale.__init__(self, fields, is_label)
+        _Rescale.__init__(self, fields=fields, is_label=is_label)
         self.target_spacing = target_spacing
         self._target = _positive_list("ScaleBySpacing", "target_spacing", target_spacing)
 
@@ -110,16 +111,14 @@ class ScaleToShape(_Rescale):
 
     def __init__(self, fields: str | Sequence[str], target_shape: Sequence[int],
                  is_label: bool = False) -> None:
-        _Rescale.__init__(self, fields, is_label)
-        if not all(isinstance(s, int) and s > 0 for s in target_shape):
-            raise ValueError("Invalid value for argument `target_shape` of ScaleToShape: "
-                             f"expected a list of positive integers, received {target_shape!r}.")
+        _Rescale.__init__(self, fields=fields, is_label=is_label)
+        check_sizes(type(self).__name__, "target_shape", target_shape)
         self.target_shape = list(target_shape)
 
     def new_shape(self, image: MedicalImage) -> list[int]:
         shape = spatial_shape(image)
         if len(self.target_shape) != len(shape):
-            raise ValueError(f"ScaleToShape: target_shape {self.target_shape} has "
+            raise ValueError(f"{type(self).__name__}: target_shape {self.target_shape} has "
                              f"{len(self.target_shape)} axes but the image is "
                              f"{image.get_shape_format()} {image.get_data().shape}.")
         return self.target_shape
@@ -136,7 +135,7 @@ class ScaleByFactor(_Rescale):
 
     def __init__(self, fields: str | Sequence[str], factor: Sequence[float] | float,
                  is_label: bool = False) -> None:
-        _Rescale.__init__(self, fields, is_label)
+        _Rescale.__init__(self, fields=fields, is_label=is_label)
         self.factor = factor
         self._factor = _positive_list("ScaleByFactor", "factor", factor)
 

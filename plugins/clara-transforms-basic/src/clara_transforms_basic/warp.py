@@ -12,22 +12,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from clara_core import TransformContext, Transformer
-from clara_core.validation import check_probability
+from clara_core import RandomTransform, TransformContext
 from clara_transforms_basic.geometry import about_center, resample, rotation, spatial_shape
 
 
-class _RandomWarp(Transformer):
+class _RandomWarp(RandomTransform):
     """Draws one linear map per case (:meth:`draw`) and applies it to both fields."""
 
     def __init__(self, image_field: str = "image", label_field: str | None = "label",
                  probability: float = 0.5) -> None:
-        check_probability(type(self).__name__, probability)
+        self.set_probability(probability)
         self.image_field, self.label_field = image_field, label_field
-        self.probability = probability
-
-    def is_deterministic(self) -> bool:
-        return False
 
     def draw(self, n_spatial: int) -> np.ndarray:
         raise NotImplementedError
@@ -35,7 +30,7 @@ class _RandomWarp(Transformer):
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
         image = transform_ctx.get_image(self.image_field)
         shape = spatial_shape(image)
-        if self.R.random() >= self.probability:
+        if not self.happens():
             return transform_ctx
         index_map = about_center(shape, self.draw(len(shape)))
         fields = [(self.image_field, 1)] + ([(self.label_field, 0)] if self.label_field else [])
@@ -65,7 +60,7 @@ class RandomZoom(_RandomWarp):
     def __init__(self, image_field: str = "image", label_field: str | None = "label",
                  lower_limits: Sequence[float] | float = 0.9,
                  upper_limits: Sequence[float] | float = 1.1, probability: float = 0.5) -> None:
-        _RandomWarp.__init__(self, image_field, label_field, probability)
+        _RandomWarp.__init__(self, image_field=image_field, label_field=label_field, probability=probability)
         lo = np.atleast_1d(np.asarray(lower_limits, float))
         hi = np.atleast_1d(np.asarray(upper_limits, float))
         if lo.shape != hi.shape or np.any(lo <= 0) or np.any(hi < lo):
@@ -77,7 +72,7 @@ class RandomZoom(_RandomWarp):
 
     def draw(self, n_spatial: int) -> np.ndarray:
         if self._lo.size not in (1, n_spatial):
-            raise ValueError(f"RandomZoom: {self._lo.size} zoom limits for an image with "
+            raise ValueError(f"{type(self).__name__}: {self._lo.size} zoom limits for an image with "
                              f"{n_spatial} spatial axes: give one value, or one per axis.")
         lo = np.broadcast_to(self._lo, (n_spatial,))
         hi = np.broadcast_to(self._hi, (n_spatial,))
@@ -101,12 +96,12 @@ class RandomRotate2D(_RandomWarp):
 
     def __init__(self, image_field: str = "image", label_field: str | None = "label",
                  angle: float = 15.0, probability: float = 0.5) -> None:
-        _RandomWarp.__init__(self, image_field, label_field, probability)
+        _RandomWarp.__init__(self, image_field=image_field, label_field=label_field, probability=probability)
         self.angle = angle
 
     def draw(self, n_spatial: int) -> np.ndarray:
         if n_spatial != 2:
-            raise ValueError(f"RandomRotate2D: the image has {n_spatial} spatial axes; use "
+            raise ValueError(f"{type(self).__name__}: the image has {n_spatial} spatial axes; use "
                              "RandomRotate3D for volumes.")
         return rotation([np.deg2rad(self.R.uniform(-self.angle, self.angle))])
 
@@ -128,12 +123,12 @@ class RandomRotate3D(_RandomWarp):
 
     def __init__(self, image_field: str = "image", label_field: str | None = "label",
                  angle: Sequence[float] | float = 15.0, probability: float = 0.5) -> None:
-        _RandomWarp.__init__(self, image_field, label_field, probability)
+        _RandomWarp.__init__(self, image_field=image_field, label_field=label_field, probability=probability)
         self.angle = angle
         self._angle = np.broadcast_to(np.asarray(angle, float), (3,)).copy()
 
     def draw(self, n_spatial: int) -> np.ndarray:
         if n_spatial != 3:
-            raise ValueError(f"RandomRotate3D: the image has {n_spatial} spatial axes; use "
+            raise ValueError(f"{type(self).__name__}: the image has {n_spatial} spatial axes; use "
                              "RandomRotate2D for 2D images.")
         return rotation(np.deg2rad(self.R.uniform(-self._angle, self._angle)).tolist())

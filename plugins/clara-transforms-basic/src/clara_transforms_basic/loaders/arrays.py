@@ -22,7 +22,7 @@ class ArrayFileLoader(FileLoader):
 
     def __init__(self, fields: str | Sequence[str], shape: str, dtype: str = "float32",
                  key: str | None = None) -> None:
-        FileLoader.__init__(self, fields, dtype)
+        FileLoader.__init__(self, fields=fields, dtype=dtype)
         self.shape, self.key = shape, key
         self._shape = ShapeFormat(shape)
 

@@ -14,7 +14,7 @@ class FileLoader(MultiFieldTransformer):
     """Replace each field's file name by ``self.load(file_name)``; subclasses load."""
 
     def __init__(self, fields: str | Sequence[str], dtype: str = "float32") -> None:
-        MultiFieldTransformer.__init__(self, fields)
+        MultiFieldTransformer.__init__(self, fields=fields)
         try:
             self._dtype = np.dtype(dtype)
         except TypeError:

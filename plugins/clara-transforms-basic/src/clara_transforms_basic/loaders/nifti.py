@@ -87,7 +87,7 @@ class LoadNifti(FileLoader):
 
     def __init__(self, fields: str | Sequence[str], dtype: str = "float32",
                  as_canonical: bool = False) -> None:
-        FileLoader.__init__(self, fields, dtype)
+        FileLoader.__init__(self, fields=fields, dtype=dtype)
         self.as_canonical = as_canonical
 
     def load(self, file_name: str) -> MedicalImage:
@@ -102,9 +102,9 @@ class LoadNifti(FileLoader):
         except FileNotFoundError:
             raise FileNotFoundError(f"LoadNifti: file not found: {file_name}") from None
         except Exception as exc:
-            raise ValueError(f"LoadNifti: cannot read {file_name} as NIfTI: {exc}") from exc
+            raise ValueError(f"{type(self).__name__}: cannot read {file_name} as NIfTI: {exc}") from exc
         if data.ndim not in (3, 4):
-            raise ValueError(f"LoadNifti: {file_name} has {data.ndim} dimensions {data.shape}; "
+            raise ValueError(f"{type(self).__name__}: {file_name} has {data.ndim} dimensions {data.shape}; "
                              "expected a 3D volume or a 4D multi-channel volume.")
         image = MedicalImage(data, "DHW" if data.ndim == 3 else "DHWC")
         image.set_property(ImageProperty.FILENAME, file_name)

@@ -98,7 +98,7 @@ class LoadImage(FileLoader):
         try:
             return volume_from_sitk(itk, file_name, self._dtype)
         except ValueError as exc:
-            raise ValueError(f"LoadImage: {exc}") from None
+            raise ValueError(f"{type(self).__name__}: {exc}") from None
 
 
 class LoadDicomSeries(FileLoader):
@@ -111,7 +111,7 @@ class LoadDicomSeries(FileLoader):
 
     def __init__(self, fields: str | Sequence[str], dtype: str = "float32",
                  series_uid: str | None = None) -> None:
-        FileLoader.__init__(self, fields, dtype)
+        FileLoader.__init__(self, fields=fields, dtype=dtype)
         self.series_uid = series_uid
 
     def load(self, file_name: str) -> MedicalImage:
@@ -124,14 +124,14 @@ class LoadDicomSeries(FileLoader):
         with kept_locale():
             series = list(reader.GetGDCMSeriesIDs(file_name))
         if not series:
-            raise ValueError(f"LoadDicomSeries: no DICOM series in {file_name} (no readable "
+            raise ValueError(f"{type(self).__name__}: no DICOM series in {file_name} (no readable "
                              "DICOM slices there).")
         uid = self.series_uid
         if uid is None and len(series) > 1:
-            raise ValueError(f"LoadDicomSeries: {file_name} holds {len(series)} series "
+            raise ValueError(f"{type(self).__name__}: {file_name} holds {len(series)} series "
                              f"({', '.join(series)}); choose one with `series_uid`.")
         if uid is not None and uid not in series:
-            raise ValueError(f"LoadDicomSeries: series {uid} is not in {file_name}; it holds "
+            raise ValueError(f"{type(self).__name__}: series {uid} is not in {file_name}; it holds "
                              f"{', '.join(series)}.")
         try:
             with kept_locale():
@@ -139,7 +139,7 @@ class LoadDicomSeries(FileLoader):
                 reader.SetFileNames(files)
                 itk = reader.Execute()
         except RuntimeError as exc:
-            raise ValueError(f"LoadDicomSeries: cannot read the series in {file_name}: "
+            raise ValueError(f"{type(self).__name__}: cannot read the series in {file_name}: "
                              f"{_first_line(exc)}") from exc
         image = volume_from_sitk(itk, file_name, self._dtype)
         image.set_property("series_uid", uid or series[0])
