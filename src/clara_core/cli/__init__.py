@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 # sub-command -> module with ``add_parser(subparsers)``; the module is imported on use.
 COMMANDS = {
@@ -36,10 +39,35 @@ def _version() -> str:
     return f"clara {__version__}"
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes (redirections included)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def show_warnings() -> None:
+    """The ``clara`` logger's warnings (a skipped case, a label without foreground) go
+    to stderr as ``clara: warning: ...`` lines."""
+    logger = logging.getLogger("clara")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("clara: %(levelname)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``clara``; user errors print a message and exit 2, never a traceback."""
     from clara_core.errors import ClaraError
 
+    show_warnings()
     parser = make_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -53,3 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("clara: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        print(f"clara: error: no space left to write {exc.filename or 'a file'}. Files are "
+              "written beside their target and renamed, so the last complete checkpoint is "
+              "intact; free disk space, then continue with the same command and --resume.",
+              file=sys.stderr)
+        return 2

@@ -17,6 +17,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--weights", default="best",
                    help="best (default), final, latest, or a .weights.h5 file")
     p.add_argument("-o", "--output", help="SavedModel folder (default: MMAR_CKPT_DIR/saved_model)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing non-empty output folder (atomically)")
     p.set_defaults(func=run_export)
 
 
@@ -29,6 +31,7 @@ def run_export(args: argparse.Namespace) -> int:
     from clara_core.workflow.export import export_saved_model
     from clara_core.workflow.run_folder import RunFolder
 
-    out = export_saved_model(RunFolder.of_mmar(args.mmar, env), args.weights, args.output)
+    out = export_saved_model(RunFolder.of_mmar(args.mmar, env), args.weights, args.output,
+                             args.force)
     print(f"SavedModel written to {out}; load it with tf.saved_model.load({out!r}).serve(x)")
     return 0

@@ -33,7 +33,7 @@ def run_train(args: argparse.Namespace) -> int:
     if result.interrupted:
         print(f"\nstopped after {done} complete epochs; checkpoint written to "
               f"{result.checkpoint_dir}. Continue with the same command and --resume.")
-        return 130
+        return result.exit_code
     print(f"\ntrained epochs {result.start_epoch + 1}-{done} in {result.seconds:.1f} s")
     for name, value in result.metrics.items():
         print(f"  {name}: {value:.4f}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 _C = TypeVar("_C", bound="Component")
 
@@ -54,6 +54,11 @@ class Component:
     """
 
     _clara_init_args: dict[str, Any]
+
+    #: constructor arguments naming a file or folder the component writes to: the
+    #: engine resolves them against the MMAR and, for configs under names-only, keeps
+    #: them inside it
+    output_args: ClassVar[tuple[str, ...]] = ()
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Component:
         self = super().__new__(cls)

@@ -82,6 +82,8 @@ class Metric(Component):
     ``SampleComputeAverage``); subclasses override :meth:`compute`.
     """
 
+    output_args = ("report_path",)
+
     #: False for metrics where lower is better (distances): the engine keeps the
     #: "best" checkpoint by this direction when the metric is the key metric.
     higher_is_better: bool = True

@@ -83,6 +83,19 @@ class DataPipeline(GraphComponent):
                 "train.batch_transforms section or use a pipeline that applies them, such "
                 "as SegmentationImagePipeline.")
 
+    def set_num_classes(self, num_classes: int | None) -> None:
+        """The model's class count (None: unknown); a pipeline that checks labels
+        refuses values outside ``[0, num_classes)``."""
+        self._num_classes = num_classes
+
+    def get_num_classes(self) -> int | None:
+        return getattr(self, "_num_classes", None)
+
+    def check_cases(self) -> None:
+        """Read and check every case now, so a bad case stops the run before training
+        rather than after an epoch (the engine calls it on the validation pipeline).
+        The default checks nothing up front."""
+
     # -- what the engine reads ---------------------------------------------------
 
     def get_data_property(self) -> DataProperty:

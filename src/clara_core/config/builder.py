@@ -80,9 +80,6 @@ class ConfigBuilder:
     def build(self, loaded: LoadedConfig) -> BuiltConfig:
         self.problems = []
         cfg = loaded.config
-        custom = os.path.join(loaded.mmar_root, "custom")
-        if os.path.isdir(custom):
-            self.registry.add_custom_dir(custom)
         for key, why in OUT_OF_SCOPE.items():
             if key in cfg:
                 self._problem((key,), why)
@@ -97,6 +94,12 @@ class ConfigBuilder:
             settings_cls, cfg, (), self.problems, not_settings)
         if settings.names_only:
             self.registry.policy = replace(self.registry.policy, names_only=True)
+        custom = os.path.join(loaded.mmar_root, "custom")
+        if os.path.isdir(custom) and not self.registry.policy.names_only:
+            try:  # names-only imports nothing the MMAR ships
+                self.registry.add_custom_dir(custom)
+            except ClaraError as exc:
+                self.problems.append(Problem("", str(exc)))
 
         entries: list[_Entry] = []
         shapes: dict[str, dict[str, Any]] = {}
@@ -120,6 +123,7 @@ class ConfigBuilder:
                 if key not in cfg["train"]:
                     self._problem(("train", key), f"missing; a train config needs train.{key}")
 
+        self._check_run_folders(loaded)
         self._assign_aliases(entries)
         for entry in entries:
             if "ref" not in entry.spec:
@@ -277,15 +281,22 @@ class ConfigBuilder:
             self._problem((*loc, "path" if "path" in spec else "name"), str(exc))
             return None
         base = _import_base(kind)
-        if isinstance(cls, type) and not issubclass(cls, base):
-            self._problem(where, f"{cls.__module__}.{cls.__qualname__} is not {KINDS[kind].article}"
-                          f" component: it must derive from clara_core.{base.__name__}")
+        if not (isinstance(cls, type) and issubclass(cls, base)):
+            # only a component class is ever called: never a function, whatever it does
+            what = "class" if isinstance(cls, type) else type(cls).__name__
+            name = spec.get("path") or \
+                f"{getattr(cls, '__module__', '?')}.{getattr(cls, '__qualname__', cls)}"
+            self._problem(where, f"{name} is not {KINDS[kind].article} component: it must "
+                          f"derive from clara_core.{base.__name__}",
+                          "" if what == "class" else f"it is a {what}, and clara only "
+                          "constructs component classes from a config")
             return None
         args = spec.get("args", {})
         problems = check_args(cls, label, args, format_location((*loc, "args")))
         if problems:
             self.problems.extend(problems)
             return None
+        args = self._resolve_outputs(cls, args, loc, loaded)
         if kind == "pipeline" and isinstance(args.get("data_list_file_path"), str):
             self.problems.extend(self._check_pipeline_data(args, loc, loaded))
         try:
@@ -294,6 +305,36 @@ class ConfigBuilder:
             self._problem((*loc, "args"), f"{label} rejected its arguments: "
                           f"{type(exc).__name__}: {exc}")
             return None
+
+    def _resolve_outputs(self, cls: type, args: dict[str, Any], loc: Loc,
+                         loaded: LoadedConfig) -> dict[str, Any]:
+        """The component's output paths (``cls.output_args``) resolved against the MMAR;
+        under names-only, a path outside the MMAR and the command line's folders is a
+        problem."""
+        resolved = dict(args)
+        for name in getattr(cls, "output_args", ()):
+            value = args.get(name)
+            if not isinstance(value, str) or not value:
+                continue
+            resolved[name] = loaded.path_in_mmar(value)
+            if self.registry.policy.names_only and not loaded.may_write(value):
+                self._problem((*loc, "args", name), f"writes to {resolved[name]}, outside the "
+                              f"MMAR {loaded.mmar_root}; a names-only config writes only "
+                              "inside its MMAR", "use a path inside the MMAR, or name the "
+                              "folder on the command line (--set)")
+        return resolved
+
+    def _check_run_folders(self, loaded: LoadedConfig) -> None:
+        """Under names-only, the run's folders from the environment stay inside too."""
+        if not self.registry.policy.names_only:
+            return
+        for key in ("MMAR_CKPT_DIR", "MMAR_EVAL_OUTPUT_PATH"):
+            value = loaded.env.get(key)
+            if isinstance(value, str) and value and not loaded.may_write(value):
+                self.problems.append(Problem(
+                    f"environment {key}", f"{value!r} is outside the MMAR "
+                    f"{loaded.mmar_root}; a names-only config writes only inside its MMAR",
+                    f"use a folder inside the MMAR, or give it with --set {key}=..."))
 
     @staticmethod
     def _check_pipeline_data(args: dict[str, Any], loc: Loc,

@@ -8,6 +8,26 @@ from typing import Any
 
 from clara_core.errors import ConfigError, Problem
 
+#: deeper JSON than this is no config (the SDK's nest five or six levels)
+MAX_DEPTH = 64
+
+
+def depth(value: Any) -> int:
+    """How deeply ``value`` nests (without recursion, whatever its depth).
+
+    >>> depth(1), depth([1, {"a": [2]}])
+    (0, 3)
+    """
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(node, dict):
+            stack.extend((v, level + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, level + 1) for v in node)
+    return deepest
+
 
 def read_json(path: str, what: str) -> Any:
     """Parse the JSON file at ``path``; ``what`` names it in errors ("train config")."""
@@ -20,8 +40,13 @@ def read_json(path: str, what: str) -> Any:
             text = f.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([Problem(path, f"cannot read {what}: {exc}")]) from None
+    too_deep = ConfigError([Problem(path, f"{what} nests deeper than {MAX_DEPTH} levels",
+                                    "a config is a few levels of objects and lists; check "
+                                    "that this is the file you meant")])
     try:
-        return json.loads(text)
+        value = json.loads(text)
+    except RecursionError:
+        raise too_deep from None
     except json.JSONDecodeError as exc:
         raise ConfigError(
             [
@@ -32,6 +57,9 @@ def read_json(path: str, what: str) -> Any:
                 )
             ]
         ) from None
+    if depth(value) > MAX_DEPTH:
+        raise too_deep
+    return value
 
 
 def format_location(parts: tuple[str | int, ...]) -> str:

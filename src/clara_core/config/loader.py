@@ -38,6 +38,19 @@ class LoadedConfig:
         """Resolve a relative path from the config against the MMAR root."""
         return value if os.path.isabs(value) else os.path.join(self.mmar_root, value)
 
+    def writable_roots(self) -> list[str]:
+        """Where a config under names-only may write: its MMAR, and the folders the
+        command line named (``--set`` values)."""
+        given = [v.partition("=")[2].strip() for v in self.overrides]
+        return [os.path.realpath(p) for p in
+                [self.mmar_root, *(self.path_in_mmar(v) for v in given if v)]]
+
+    def may_write(self, path: str) -> bool:
+        """Whether ``path`` (resolved, links followed) is inside a writable root."""
+        real = os.path.realpath(self.path_in_mmar(path))
+        return any(real == root or real.startswith(root + os.sep)
+                   for root in self.writable_roots())
+
 
 def locate(
     mmar: str | None = None, config: str | None = None, env: str | None = None

@@ -56,9 +56,41 @@ def substitute(value: Any, env: dict[str, Any], problems: list[Problem],
 
 def resolve_environment(env: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
     """Let environment values refer to each other (``"{DATA_ROOT}/list.json"``)."""
+    cycle = find_cycle(env)
+    if cycle:
+        problems.append(Problem(f"environment {cycle[0]}", "variables refer to each other in "
+                                f"a cycle: {' -> '.join(cycle)}",
+                                "give one of them a value that does not use the others"))
+        return dict(env)
     resolved = dict(env)
-    for _ in range(5):  # a few rounds cover any sane nesting; cycles stay unresolved
+    for _ in range(len(env) + 1):  # without cycles, chains resolve within len(env) rounds
         resolved = {k: substitute(v, resolved, []) for k, v in resolved.items()}
     for key, value in resolved.items():
         substitute(value, resolved, problems, ("environment", key))
     return resolved
+
+
+def find_cycle(env: dict[str, Any]) -> list[str]:
+    """Variables that refer to themselves through others, as a path ``[A, B, A]``.
+
+    >>> find_cycle({"A": "{B}/x", "B": "{A}", "C": "{A}"})
+    ['A', 'B', 'A']
+    >>> find_cycle({"A": "{B}/x", "B": "/data"})
+    []
+    """
+    refs = {k: [n for n in VARIABLE.findall(v) if n in env] if isinstance(v, str) else []
+            for k, v in env.items()}
+    done: set[str] = set()
+    for start in env:
+        path, stack = [start], [iter(refs[start])]
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                done.add(path.pop())
+                stack.pop()
+            elif child in path:
+                return path[path.index(child):] + [child]
+            elif child not in done:
+                path.append(child)
+                stack.append(iter(refs[child]))
+    return []

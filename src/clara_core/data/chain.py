@@ -103,6 +103,39 @@ def check_case(ctx: TransformContext, image_field: str, label_field: str,
                     "label is not drawn on the image's grid.")
 
 
+def check_label_values(ctx: TransformContext, label_field: str,
+                       num_classes: int | None) -> None:
+    """Stop a case whose label image is not class indices: fractional values, or (for a
+    one-channel label and a known class count) values outside ``[0, num_classes)``.
+
+    >>> ctx = TransformContext()
+    >>> ctx.set_image("label", MedicalImage(np.array([[[0.0, 5.0]]]), "CHW", {"filename": "l.nii"}))
+    >>> check_label_values(ctx, "label", 2)
+    Traceback (most recent call last):
+    ...
+    clara_core.data.chain.CaseError: Case {'label': 'l.nii'}: label values 5 lie outside 0..1 (the model's num_classes is 2); fix the label file, or set num_classes to the number of classes it holds.
+    """
+    label = ctx.get(label_field)
+    if not isinstance(label, MedicalImage):
+        return
+    data = label.get_data()
+    if np.issubdtype(data.dtype, np.floating) and not np.array_equal(data, np.round(data)):
+        some = np.unique(data[data != np.round(data)])[:3].tolist()
+        raise CaseError(f"Case {_files(ctx)}: the label holds non-integer values such as "
+                        f"{some}; labels must be class indices. Resample labels with nearest "
+                        "neighbour (is_label: true), or round them with a transform.")
+    axis = label.get_shape_format().get_channel_axis()
+    if num_classes is None or (axis is not None and data.shape[axis] != 1) or not data.size:
+        return
+    low, high = float(data.min()), float(data.max())
+    if low < 0 or high >= num_classes:
+        bad = sorted({int(v) for v in (low, high) if v < 0 or v >= num_classes})
+        raise CaseError(f"Case {_files(ctx)}: label values {', '.join(map(str, bad))} lie "
+                        f"outside 0..{num_classes - 1} (the model's num_classes is "
+                        f"{num_classes}); fix the label file, or set num_classes to the "
+                        "number of classes it holds.")
+
+
 def _misalignment(a: np.ndarray, b: np.ndarray, shape: tuple[int, ...]) -> float:
     """How far apart (in voxels of ``a``) the two affines put the corners of a grid:
     header round-off gives ~1e-5, a real misalignment tenths of a voxel or more."""

@@ -33,6 +33,7 @@ from clara_core.data.chain import (
     CaseError,
     SeededSuffix,
     check_case,
+    check_label_values,
     run_transforms,
     split_chain,
     unbatch_samples,
@@ -51,6 +52,8 @@ MAX_PREFETCH = 64
 
 class ImagePipeline(DataPipeline):
     """The engine; subclasses say how a case becomes a training sample (:meth:`label_of`)."""
+
+    output_args = ("cache_dir",)
 
     def __init__(self, data_list_file_path: str, data_file_base_dir: str | None = None,
                  data_list_key: str = "training",
@@ -101,6 +104,7 @@ class ImagePipeline(DataPipeline):
         self._store: DiskStore | None = None
         self._loader: threading.Thread | None = None
         self.bad_cases: dict[int, str] = {}
+        self._channels: tuple[int, str] | None = None
 
     # -- set up by the engine ------------------------------------------------------
 
@@ -159,6 +163,8 @@ class ImagePipeline(DataPipeline):
             try:
                 ctx = run_transforms(head, TransformContext(item))
                 check_case(ctx, self.image_field, self.label_field, head)
+                check_label_values(ctx, self.label_field, self.get_num_classes())
+                self._check_channels(ctx)
             except CaseError as exc:
                 if not self.skip_bad_cases:
                     raise CaseError(f"{exc}\nTo skip such cases (and list them at the end), "
@@ -183,6 +189,30 @@ class ImagePipeline(DataPipeline):
         with self._lock:
             self._cached[index] = ctx
         return ctx.copy()
+
+    def _check_channels(self, ctx: TransformContext) -> None:
+        """Every case's image has the first case's channel count."""
+        image = ctx.get(self.image_field)
+        if not isinstance(image, MedicalImage):
+            return
+        axis = image.get_shape_format().get_channel_axis()
+        if axis is None:
+            return
+        channels = int(image.get_data().shape[axis])
+        with self._lock:
+            first = self._channels = self._channels or (channels, str(
+                image.get_property("filename", "the first case")))
+        if channels != first[0]:
+            raise CaseError(f"Case {image.get_property('filename', '?')}: the image has "
+                            f"{channels} channel(s) but {first[1]} has {first[0]}; every "
+                            "case must have the same channels (convert the odd one, or "
+                            "select channels with a transform).")
+
+    def check_cases(self) -> None:
+        """The deterministic prefix of every case now, in ``num_workers`` threads:
+        bad cases stop the run (or are listed, with ``skip_bad_cases``) before training."""
+        with ThreadPoolExecutor(self.num_workers) as pool:
+            list(pool.map(self._prefix, range(len(self.items()))))
 
     def epoch_cases(self, epoch: int) -> list[int]:
         """The cases ``epoch`` trains on: all, or the smart cache's window."""

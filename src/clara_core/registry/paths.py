@@ -44,11 +44,57 @@ class Policy:
         return cls(names_only=names_only or env_flag, trusted_modules=trusted)
 
 
+def shadowed_modules(folder: str) -> list[str]:
+    """Top-level modules in ``folder`` whose names an installed module (or the
+    standard library) already has: importing them would run the MMAR's copy instead."""
+    import importlib.util
+
+    names = set()
+    for entry in os.listdir(folder):
+        stem, ext = os.path.splitext(entry)
+        if ext in (".py", ".pyc", ".so", ".pyd") or (
+                not ext and os.path.isfile(os.path.join(folder, entry, "__init__.py"))):
+            names.add(stem.split(".")[0])
+    taken = []
+    for name in sorted(names):
+        if name in sys.builtin_module_names:
+            taken.append(name)
+            continue
+        loaded = sys.modules.get(name)
+        if loaded is not None:
+            where = os.path.abspath(getattr(loaded, "__file__", None) or "")
+            if not any(where.startswith(d + os.sep) for d in _CUSTOM_DIRS):
+                taken.append(name)  # an installed module already imported
+            continue
+        try:
+            spec = importlib.util.find_spec(name)  # finds, never executes, a top-level module
+        except (ImportError, ValueError):
+            continue
+        origin = os.path.abspath(spec.origin or "") if spec is not None else ""
+        if spec is not None and not origin.startswith(os.path.abspath(folder) + os.sep):
+            taken.append(name)
+    return taken
+
+
 def add_search_path(folder: str) -> None:
-    """Put ``folder`` (an MMAR's ``custom/``) first on ``sys.path`` once."""
+    """Put ``folder`` (an MMAR's ``custom/``) on ``sys.path`` once, after everything
+    installed, and refuse it when one of its modules has an installed module's name."""
     folder = os.path.abspath(folder)
-    if os.path.isdir(folder) and folder not in sys.path:
-        sys.path.insert(0, folder)
+    if not os.path.isdir(folder) or folder in sys.path:
+        return
+    taken = shadowed_modules(folder)
+    if taken:
+        raise RegistryError(
+            f"The MMAR's {folder} has modules named like installed ones: "
+            f"{', '.join(taken)}. They would replace the installed code, so clara refuses "
+            "the folder; rename those files (for example my_{name}.py) and the \"path\" "
+            "entries that use them.")
+    sys.path.append(folder)
+    _CUSTOM_DIRS.add(folder)
+
+
+#: custom/ folders added in this process (their modules are the MMARs', not installed)
+_CUSTOM_DIRS: set[str] = set()
 
 
 def split_path(path: str) -> tuple[str, str]:

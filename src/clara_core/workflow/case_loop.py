@@ -95,7 +95,7 @@ class CaseLoop:
                                                 np.moveaxis(x, 1, -1) if last else x, fmt))
         label = case.get(self.label_field)
         if self.case_values is not None and label is not None and not isinstance(label, str):
-            y = np.asarray(label.get_data() if hasattr(label, "get_data") else label,
+            y = np.asarray(label.get_data() if isinstance(label, MedicalImage) else label,
                            np.float32)[None]
             if last and y.ndim == batched.ndim:
                 y = np.moveaxis(y, 1, -1)

@@ -56,6 +56,13 @@ def load_pretrained(model: Any, path: str, log: Callable[[str], None] = print) -
         raise ClaraError(
             f"MMAR_CKPT points at {path}, which does not exist. Give a .weights.h5 file "
             "written by clara train (for example models/model_best.weights.h5) or its folder.")
+    import h5py
+
+    if not h5py.is_hdf5(path):
+        raise ClaraError(
+            f"Cannot fine-tune from {path}: it is not a weights file (damaged, truncated or "
+            "of another format). Give a .weights.h5 file written by clara train, such as "
+            "model_best.weights.h5 of a finished run.")
     try:
         model.load_weights(path)
     except Exception as exc:

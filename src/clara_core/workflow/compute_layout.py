@@ -22,7 +22,7 @@ from clara_core.components.build_ctx import BuildContext
 def channels_last_twin(component: Any) -> Any | None:
     """The same model component with ``data_format="channels_last"``, or None when it
     has no such argument or cannot be rebuilt from its config."""
-    config = component.get_config() if hasattr(component, "get_config") else {}
+    config = component.get_config()
     if config.get("data_format") != "channels_first":
         return None
     try:

@@ -21,18 +21,33 @@ class MetricsLog:
         self.records: list[dict[str, Any]] = []
         self._writer: Any = None
 
-    def start(self, epochs_done: int, resume: bool) -> list[dict[str, Any]]:
-        """Open the log for a run that has ``epochs_done`` complete epochs."""
+    def start(self, losses: list[float], resume: bool) -> str | None:
+        """Open the log for a run whose complete epochs had ``losses``. A resumed run
+        keeps the lines of those epochs; lines that do not read back (a damaged tail)
+        are rebuilt from the resume point's losses. Returns a notice when it rebuilt."""
         path = self.folder.metrics_log
-        self.records = []
+        kept: dict[int, dict[str, Any]] = {}
+        damaged = 0
         if resume and os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                records = [json.loads(line) for line in f if line.strip()]
-            self.records = [r for r in records if r.get("epoch", 0) <= epochs_done]
+            with open(path, encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    record = _parse(line)
+                    if record is None:
+                        damaged += bool(line.strip())
+                    elif 1 <= record["epoch"] <= len(losses):
+                        kept[record["epoch"]] = record
+        rebuilt = [e for e in range(1, len(losses) + 1) if e not in kept] if resume else []
+        for epoch in rebuilt:
+            kept[epoch] = {"epoch": epoch, "loss": float(losses[epoch - 1])}
+        self.records = [kept[e] for e in sorted(kept)]
         os.makedirs(self.folder.path, exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
             f.writelines(json.dumps(r) + "\n" for r in self.records)
-        return self.records
+        if damaged or rebuilt:
+            return (f"{path}: {damaged} damaged line(s) dropped; epoch(s) "
+                    f"{', '.join(map(str, rebuilt)) or 'none'} rebuilt from the resume point "
+                    "(loss only)")
+        return None
 
     def append(self, record: dict[str, Any]) -> None:
         import tensorflow as tf
@@ -47,6 +62,21 @@ class MetricsLog:
         with open(self.folder.metrics_log, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
         self.records.append(record)
+
+
+def _parse(line: str) -> dict[str, Any] | None:
+    """A metrics line, or None when it is not one (truncated, garbage).
+
+    >>> _parse('{"epoch": 2, "loss": 0.5}'), _parse('{"epoch": 2, "lo'), _parse("[1]")
+    ({'epoch': 2, 'loss': 0.5}, None, None)
+    """
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    ok = isinstance(record, dict) and isinstance(record.get("epoch"), int) \
+        and isinstance(record.get("loss"), int | float)
+    return record if ok else None
 
 
 def format_record(record: dict[str, Any]) -> str:

@@ -17,8 +17,11 @@ object for the names.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
-from collections.abc import Mapping
+import socket
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -95,6 +98,46 @@ class RunFolder:
         """Where ``clara export`` writes the SavedModel by default."""
         return self._file("saved_model")
 
+    @property
+    def lock_file(self) -> str:
+        """``.clara-run.lock``: held by the one ``clara train`` writing here."""
+        return self._file(".clara-run.lock")
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the run lock for the block; a second run on this folder is refused with
+        the holder's process id and host. The operating system releases the lock when
+        its process dies, so a killed run leaves no stale lock."""
+        import fcntl
+
+        os.makedirs(self.path, exist_ok=True)
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = _read_holder(fd)
+                raise ClaraError(
+                    f"Another clara train ({holder}) is writing to {self.path}. Wait for it "
+                    "to finish, stop it, or give this run its own folder with --set "
+                    "MMAR_CKPT_DIR=...") from None
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname()})
+                     .encode())
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def remove_temporaries(self) -> list[str]:
+        """Remove the ``.tmp-*`` files an interrupted write left here (under the lock)."""
+        removed = []
+        for name in os.listdir(self.path) if os.path.isdir(self.path) else []:
+            path = self._file(name)
+            if name.startswith(".tmp-") and os.path.isfile(path):
+                os.remove(path)
+                removed.append(name)
+        return removed
+
     def summary(self) -> str:
         """What a run left here (only files that exist), for the end of ``clara train``."""
         models = [p for p in (*map(self.weights, WEIGHTS), self.keras_model)
@@ -103,5 +146,14 @@ class RunFolder:
                 f"{', '.join(os.path.basename(p) for p in models) or 'none yet'}\n"
                 f"metrics log: {self.metrics_log}; TensorBoard: tensorboard --logdir "
                 f"{self.tensorboard}")
+
+def _read_holder(fd: int) -> str:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        holder = json.loads(os.read(fd, 4096) or b"{}")
+        return f"process {holder['pid']} on {holder['host']}"
+    except (ValueError, KeyError, OSError):
+        return "another process"
+
 
 __all__ = ["WEIGHTS", "RunFolder"]

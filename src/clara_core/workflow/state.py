@@ -16,11 +16,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import typing
+import zipfile
 from typing import Any
 
 import numpy as np
 
 from clara_core.components.run_state import RESUMABLE, RunState
+from clara_core.config.argcheck import describe, json_value_ok
 from clara_core.errors import ClaraError
 from clara_core.workflow.checkpoints import atomic_write_json
 from clara_core.workflow.run_folder import RunFolder
@@ -60,21 +63,50 @@ def load_resume_point(folder: RunFolder, model: Any, optimizer: Any, state: RunS
         raise ClaraError(
             f"Cannot resume: {path} does not exist. Train without --resume first, or point "
             "MMAR_CKPT_DIR at the folder of the run to continue.")
-    with open(path) as f:
-        saved = json.load(f)
-    name = str(saved.get("bundle") or "")
+    saved = _read_state(path, folder)
+    name = saved["bundle"]
     bundle = os.path.join(folder.path, name)
-    if not name or not os.path.exists(bundle):
+    if not os.path.exists(bundle):
         raise ClaraError(
             f"Cannot resume: {path} names the variables file {name!r}, which is "
             f"missing from {folder.path}. Start a new run, or fine-tune from "
             f"{os.path.basename(folder.weights('latest'))} with --set MMAR_CKPT=<that file>.")
-    with np.load(bundle) as data:
-        _assign(model.variables, data, "model", bundle)
-        _assign(optimizer.variables, data, "optimizer", bundle)
+    try:
+        with np.load(bundle, allow_pickle=False) as data:
+            _assign(model.variables, data, "model", bundle)
+            _assign(optimizer.variables, data, "optimizer", bundle)
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError) as exc:
+        raise ClaraError(
+            f"Cannot resume: the variables file {bundle} is damaged ({type(exc).__name__}: "
+            f"{exc}). Start a new run without --resume, or fine-tune from "
+            f"{os.path.basename(folder.weights('latest'))} with --set MMAR_CKPT=<that file>."
+        ) from None
     for key in RESUMABLE:
         if _JSON_NAMES.get(key, key) in saved:
             setattr(state, key, saved[_JSON_NAMES.get(key, key)])
+
+
+def _read_state(path: str, folder: RunFolder) -> dict[str, Any]:
+    """``train_state.json``, checked field by field against the RunState it restores."""
+    redo = (f"Start a new run without --resume, or fine-tune from "
+            f"{os.path.basename(folder.weights('latest'))} with --set MMAR_CKPT=<that file>.")
+    try:
+        with open(path, encoding="utf-8") as f:
+            saved = json.load(f)
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        raise ClaraError(f"Cannot resume: {path} is damaged ({type(exc).__name__}: {exc}). "
+                         f"{redo}") from None
+    if not isinstance(saved, dict) or not isinstance(saved.get("bundle"), str) \
+            or not folder.is_resume_bundle(saved["bundle"]):
+        raise ClaraError(f"Cannot resume: {path} is not a resume point written by clara "
+                         f"train (no variables file named in it). {redo}")
+    hints = typing.get_type_hints(RunState)
+    for key in RESUMABLE:
+        value = saved.get(_JSON_NAMES.get(key, key))
+        if value is not None and not json_value_ok(value, hints[key]):
+            raise ClaraError(f"Cannot resume: {path} holds {value!r} as {key!r}, where "
+                             f"{describe(hints[key])} belongs. {redo}")
+    return saved
 
 
 def _assign(variables: list[Any], data: Any, prefix: str, bundle: str) -> None:

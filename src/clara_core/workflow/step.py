@@ -14,10 +14,13 @@ def make_train_step(strategy: Any, model: Any, loss_component: Any, optimizer: A
                     model_component: Any, aux_ops: Sequence[Any],
                     ctx: BuildContext) -> Callable[[Any, Any], Any]:
     """A ``tf.function`` ``(images, labels) -> (mean loss, {aux tag: mean value})``."""
+    import keras
     import tensorflow as tf
 
     replicas = strategy.num_replicas_in_sync
-    scale_loss = getattr(optimizer, "scale_loss", None)  # LossScaleOptimizer under float16
+    # under float16 the optimizer is a LossScaleOptimizer: scale the loss for its gradients
+    scale_loss = optimizer.scale_loss \
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) else None
 
     def supervised_loss(outputs: Any, labels: Any) -> Any:
         """The loss of the output, or of every deep-supervision output with weights

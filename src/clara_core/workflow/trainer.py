@@ -15,13 +15,9 @@ see, what a resume point saves and what :class:`TrainResult` is read from.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
-import signal
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +34,7 @@ from clara_core.workflow.case_loop import CaseLoop, aux_op_values
 from clara_core.workflow.checkpoints import load_pretrained, save_weights_atomic
 from clara_core.workflow.compute_layout import build_model_outputs
 from clara_core.workflow.export import save_model_atomic
+from clara_core.workflow.interrupt import StopRequest
 from clara_core.workflow.metrics_log import MetricsLog, format_record
 from clara_core.workflow.progress import TrainProgress
 from clara_core.workflow.report import SliceExample, write_report_png
@@ -60,6 +57,7 @@ class TrainResult:
     interrupted: bool = False
     start_epoch: int = 0
     picture: str | None = None
+    exit_code: int = 0  # 130 after Ctrl-C, 143 after SIGTERM
 
 
 def feed_options() -> Any:
@@ -90,7 +88,7 @@ class Trainer:
         self.ctx = BuildContext()
         self.state = RunState(self.settings.epochs, log=log)
         self.example: SliceExample | None = None
-        self._stop_requested = False
+        self.interrupt = StopRequest(log)
 
     # -- build, in the seed's order --------------------------------------------------
 
@@ -118,6 +116,8 @@ class Trainer:
         pipeline.set_root(self.built.loaded.mmar_root)
         pipeline.set_seed(self.settings.seed)
         pipeline.set_transforms(transforms)
+        num_classes = self.built.sections["train"]["model"].get_config().get("num_classes")
+        pipeline.set_num_classes(num_classes if isinstance(num_classes, int) else None)
 
     def _wire_pipelines(self) -> None:
         """The training pipeline, built (it records the data property), then the
@@ -132,6 +132,7 @@ class Trainer:
         self.valid_pipeline: DataPipeline | None = validate.get("image_pipeline")
         if self.valid_pipeline is not None:
             self._set_up(self.valid_pipeline, validate.get("pre_transforms", []))
+            self.valid_pipeline.check_cases()  # a bad validation case stops us now
             self.ctx[BuildContext.KEY_VALID_DATA_PIPELINE] = self.valid_pipeline
 
     def _input_shapes(self) -> tuple[tuple[int | None, ...], tuple[int | None, ...]]:
@@ -228,13 +229,23 @@ class Trainer:
     # -- run -----------------------------------------------------------------------------
 
     def run(self, resume: bool = False) -> TrainResult:
-        """Train from the start, from the resume point (``resume``) or from ``MMAR_CKPT``."""
+        """Train from the start, from the resume point (``resume``) or from ``MMAR_CKPT``;
+        one run at a time per run folder."""
+        with self.folder.locked():
+            return self._run(resume)
+
+    def _run(self, resume: bool) -> TrainResult:
+        removed = self.folder.remove_temporaries()
+        if removed:
+            self.log(f"removed {len(removed)} unfinished file(s) of an interrupted write")
         self.build()
         self._starting_state(resume)
         start_epoch, t0 = self.state.epochs_done, time.perf_counter()
         log = MetricsLog(self.folder)
-        log.start(start_epoch, resume)
-        with self._catch_ctrl_c(), TrainProgress(self.settings.epochs, start_epoch,
+        notice = log.start(self.state.losses, resume)
+        if notice:
+            self.log(notice)
+        with self.interrupt.catching(), TrainProgress(self.settings.epochs, start_epoch,
                                                  self.progress) as bar:
             self.state.log = bar.log
             self._emit("started")
@@ -246,7 +257,8 @@ class Trainer:
         s = self.state
         return TrainResult(self.settings.epochs, list(s.losses), dict(s.metrics),
                            s.best_key_metric, self.folder.path, time.perf_counter() - t0,
-                           interrupted, start_epoch, picture)
+                           interrupted, start_epoch, picture,
+                           self.interrupt.exit_code if interrupted else 0)
 
     def _train_epochs(self, log: MetricsLog, bar: TrainProgress, t0: float) -> bool:
         """The epoch loop; True when Ctrl-C interrupted it before the last epoch."""
@@ -272,7 +284,7 @@ class Trainer:
             if state.stop:
                 bar.log(f"a handler stopped training after epoch {epoch + 1}")
                 return False
-            if self._stop_requested:
+            if self.interrupt.requested:
                 return epoch + 1 < self.settings.epochs
         return False
 
@@ -312,26 +324,6 @@ class Trainer:
         pretrained = str(self.built.loaded.env.get("MMAR_CKPT", "") or "")
         if pretrained:
             load_pretrained(self.model, self.built.loaded.path_in_mmar(pretrained), self.log)
-
-    @contextlib.contextmanager
-    def _catch_ctrl_c(self) -> Iterator[None]:
-        """First Ctrl-C: stop at the next step boundary, after a checkpoint. Second: now."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handler(signum: int, frame: Any) -> None:
-            if self._stop_requested:
-                raise KeyboardInterrupt
-            self._stop_requested = True
-            self.log("\nCtrl-C: stopping after this step and writing a checkpoint "
-                     "(press Ctrl-C again to stop at once, without one)")
-
-        previous = signal.signal(signal.SIGINT, handler)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, previous)
 
     def _batches(self, epoch: int, dataset: Any) -> Any:
         """The epoch's batches from the step a resumed run continues at."""
@@ -379,7 +371,7 @@ class Trainer:
             state.loss = loss
             self._emit("iteration_completed")
             bar.step(loss, self.train_pipeline.get_batch_size())
-            if self._stop_requested:
+            if self.interrupt.requested:
                 save_resume_point(self.folder, self.model, self.optimizer, state)
                 return None
         bar.end_epoch()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Sequence
 
@@ -18,14 +19,18 @@ from clara_core import (
 from clara_core.arguments import check_argument, check_sizes
 from clara_transforms_basic.geometry import crop_or_pad, spatial_shape
 
+log = logging.getLogger("clara")
+
 
 class CropByPosNegRatio(MultiFieldTransformer, RandomTransform):
     """Crop ``size`` patches around random voxels, foreground with ratio ``pos/(pos+neg)``.
 
     Foreground is ``label_field > 0``. Crops near a border are shifted inside the
-    image; images smaller than ``size`` are zero-padded. With ``num_samples > 1`` the
-    crops of one case are stacked on a batch axis (``NCDHW``) and the pipeline
-    splits them into separate samples ("batched by transforms").
+    image; images smaller than ``size`` are zero-padded (centred). A case without
+    foreground gets background crops only, with a warning naming its label file.
+    With ``num_samples > 1`` the crops of one case are stacked on a batch axis
+    (``NCDHW``) and the pipeline splits them into separate samples ("batched by
+    transforms").
 
     >>> from clara_core import MedicalImage
     >>> img = MedicalImage(np.random.rand(1, 20, 20, 20).astype("float32"), "CDHW")
@@ -54,7 +59,7 @@ class CropByPosNegRatio(MultiFieldTransformer, RandomTransform):
         self.pos, self.neg, self.num_samples = pos, neg, num_samples
         self._fg_cache: dict[int, np.ndarray] = {}
 
-    def _foreground(self, label: np.ndarray) -> np.ndarray:
+    def _foreground(self, label: np.ndarray, name: str = "a case") -> np.ndarray:
         """Flat spatial indices of foreground voxels, computed once per label array.
 
         The pipeline hands the same cached label array to this transform every
@@ -69,6 +74,10 @@ class CropByPosNegRatio(MultiFieldTransformer, RandomTransform):
             spatial = label.shape[-len(self.size):]
             mask = label.reshape(-1, *spatial).max(axis=0) > 0
             found = np.flatnonzero(mask)
+            if not found.size and self.pos > 0:
+                log.warning("%s: the label of %s has no foreground, so its positive crops "
+                            "are taken at random background positions", type(self).__name__,
+                            name)
             self._fg_cache[key] = found
             weakref.finalize(label, self._fg_cache.pop, key, None)
         return found
@@ -84,9 +93,9 @@ class CropByPosNegRatio(MultiFieldTransformer, RandomTransform):
         bg = np.flatnonzero((flat > 0).max(axis=0) == 0)  # mostly foreground: scan
         return int(bg[self.R.integers(bg.size)]) if bg.size else None
 
-    def _centers(self, label: np.ndarray) -> list[np.ndarray]:
+    def _centers(self, label: np.ndarray, name: str) -> list[np.ndarray]:
         shape = tuple(label.shape[-len(self.size):])
-        fg = self._foreground(label)
+        fg = self._foreground(label, name)
         centers = []
         for _ in range(self.num_samples):
             want_fg = self.R.random() < self.pos / (self.pos + self.neg)
@@ -107,7 +116,8 @@ class CropByPosNegRatio(MultiFieldTransformer, RandomTransform):
             raise ValueError(f"{type(self).__name__}: size {self.size} has {len(self.size)} axes "
                              f"but field {self.label_field!r} is {fmt} "
                              f"({label.get_property('filename', 'no file name')}).")
-        centers = self._centers(label.get_data())
+        centers = self._centers(label.get_data(),
+                                str(label.get_property("filename", "a case")))
         dims = np.array(spatial_shape(label))
         size = np.array(self.size)
         starts = [np.where(dims >= size, np.clip(c - size // 2, 0, np.maximum(dims - size, 0)),

@@ -70,6 +70,8 @@ class SaveAsNifti(MultiFieldTransformer):
     ['a_image.nii.gz']
     """
 
+    output_args = ("out_dir",)
+
     def __init__(self, fields: str | Sequence[str], out_dir: str, interrupt: bool = False) -> None:
         MultiFieldTransformer.__init__(self, fields=fields)
         self.out_dir, self.interrupt = out_dir, interrupt
@@ -107,6 +109,8 @@ class WriteNifti(Writer):
     the ``original_affine`` and ``original_shape`` the loader recorded, so it overlays
     the input in any viewer.
     """
+
+    output_args = ("write_path",)
 
     def __init__(self, field: str = "model", write_path: str = "eval",
                  dtype: str | None = None, resample_to_input: bool = True) -> None:

@@ -1,0 +1,103 @@
+"""Real processes stopped from outside: ``kill -9`` at random moments, SIGTERM (what
+SLURM and Kubernetes send), and a second run on the same MMAR while one is training.
+Every resumed run must reproduce the uninterrupted run's losses."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_clara
+from train_mmar import losses, make_train_mmar
+
+EPOCHS = 4
+KILLS = 10
+
+
+def start(root: Path, *extra: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "clara_core", "train", "-m", str(root),
+                             "--no-progress", *extra], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def wait_for_first_epoch(proc: subprocess.Popen[str], root: Path) -> None:
+    log = root / "models" / "metrics.jsonl"
+    deadline = time.monotonic() + 240
+    while not (log.exists() and log.read_text().strip()):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
+    root = make_train_mmar(tmp_path_factory.mktemp("reference") / "mmar", epochs=EPOCHS)
+    t0 = time.monotonic()
+    out = run_clara("train", "-m", str(root), "--no-progress")
+    assert out.returncode == 0, out.stdout + out.stderr
+    return root, time.monotonic() - t0
+
+
+def test_kill_9_at_random_moments_then_resume_reproduces_the_run(reference, tmp_path):
+    root, seconds = reference
+    rng = np.random.default_rng(2026)
+    expected = losses(root / "models")
+    outcomes = []
+    for k in range(KILLS):
+        mmar = tmp_path / f"run{k}"
+        shutil.copytree(root, mmar, ignore=shutil.ignore_patterns("models", "eval"))
+        proc = start(mmar)
+        time.sleep(float(rng.uniform(0.35, 0.95)) * seconds)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+        had_checkpoint = (mmar / "models" / "train_state.json").exists()
+        again = run_clara("train", "-m", str(mmar), "--no-progress",
+                          *(["--resume"] if had_checkpoint else []))
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "Traceback" not in again.stderr
+        np.testing.assert_allclose(losses(mmar / "models"), expected, rtol=1e-6)
+        assert not list((mmar / "models").glob(".tmp-*"))
+        outcomes.append(had_checkpoint)
+    assert sum(outcomes) >= KILLS // 2, f"too few kills landed after a checkpoint: {outcomes}"
+
+
+def test_sigterm_writes_a_resume_point_and_resume_reproduces_the_run(reference, tmp_path):
+    root, _ = reference
+    mmar = tmp_path / "mmar"
+    shutil.copytree(root, mmar, ignore=shutil.ignore_patterns("models", "eval"))
+    proc = start(mmar)
+    wait_for_first_epoch(proc, mmar)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=240)
+    assert proc.returncode == 143, stdout + stderr
+    assert "SIGTERM: stopping after this step" in stdout + stderr
+    assert "--resume" in stdout and "Traceback" not in stderr
+    state = json.loads((mmar / "models" / "train_state.json").read_text())
+    assert state["epoch"] < EPOCHS
+    resumed = run_clara("train", "-m", str(mmar), "--no-progress", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    np.testing.assert_allclose(losses(mmar / "models"), losses(root / "models"), rtol=1e-6)
+
+
+def test_a_second_run_on_a_training_mmar_is_refused(reference, tmp_path):
+    root, _ = reference
+    mmar = tmp_path / "mmar"
+    shutil.copytree(root, mmar, ignore=shutil.ignore_patterns("models", "eval"))
+    first = start(mmar)
+    try:
+        wait_for_first_epoch(first, mmar)
+        second = run_clara("train", "-m", str(mmar), "--no-progress")
+        assert second.returncode == 2, second.stdout + second.stderr
+        assert f"Another clara train (process {first.pid} on" in second.stderr
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.communicate(timeout=60)
