@@ -26,7 +26,7 @@ def install_clara(session: nox.Session, *extra: str) -> None:
 def tests(session: nox.Session) -> None:
     """Unit, conformance, doctest and end-to-end tests of core and every plugin."""
     install_clara(session, "pytest>=8", "setuptools>=64", "nilearn>=0.10", "jsonschema>=4",
-                  "pydicom>=2.4")
+                  "pydicom>=2.4", "tf2onnx>=1.16", "onnxruntime>=1.17")
     plugin_tests = [str(Path(p) / "tests") for p in PLUGINS]
     session.run("pytest", "tests", *plugin_tests, *session.posargs)
     # doctests of the installed packages, as users import them

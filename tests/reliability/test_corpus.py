@@ -467,3 +467,24 @@ def test_run_file_case(case: Case, trained: Path, tmp_path: Path):
 
 def test_corpus_is_large_enough():
     assert len(CORPUS) + len(RUN_FILE_CASES) >= 100
+
+
+def test_disk_full_is_a_message_and_the_last_checkpoint_survives(trained, tmp_path,
+                                                                  monkeypatch):
+    from harness import run_clara_here
+
+    copy = tmp_path / "mmar"
+    shutil.copytree(trained, copy)
+    keep = ["train_state.json", "model_best.weights.h5", "model_latest.weights.h5",
+            *(p.name for p in models(copy).glob("resume-*.npz"))]
+    before = {name: (models(copy) / name).read_bytes() for name in keep}
+    monkeypatch.setattr("clara_core.workflow.checkpoints.shutil.disk_usage",
+                        lambda path: shutil._ntuple_diskusage(10**12, 10**12 - 4096, 4096))
+    code, text = run_clara_here([a.replace("{mmar}", str(copy)) for a in RESUME])
+    assert code == 2 and "no space left to write" in text and "--resume" in text, text
+    assert "Traceback" not in text
+    assert {name: (models(copy) / name).read_bytes() for name in keep} == before
+    monkeypatch.undo()
+    code, text = run_clara_here([a.replace("{mmar}", str(copy)) for a in RESUME])
+    assert code == 0, text
+    all_epochs_logged(copy)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import run_clara
-from train_mmar import losses, make_train_mmar
+from train_mmar import losses, make_train_mmar, records
 
 EPOCHS = 4
 KILLS = 10
@@ -40,23 +41,39 @@ def wait_for_first_epoch(proc: subprocess.Popen[str], root: Path) -> None:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
+    """The uninterrupted run, and how long its training loop took."""
     root = make_train_mmar(tmp_path_factory.mktemp("reference") / "mmar", epochs=EPOCHS)
-    t0 = time.monotonic()
     out = run_clara("train", "-m", str(root), "--no-progress")
     assert out.returncode == 0, out.stdout + out.stderr
-    return root, time.monotonic() - t0
+    seconds = float(re.search(r"trained epochs 1-\d+ in ([0-9.]+) s", out.stdout).group(1))
+    return root, seconds
+
+
+def wait_for_line(proc: subprocess.Popen[str], prefix: str) -> None:
+    """Read the run's output until a line starts with ``prefix`` (the build is done)."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith(prefix):
+            return
+    raise AssertionError(f"the run ended before printing {prefix!r}: {proc.communicate()}")
 
 
 def test_kill_9_at_random_moments_then_resume_reproduces_the_run(reference, tmp_path):
     root, seconds = reference
     rng = np.random.default_rng(2026)
     expected = losses(root / "models")
+    later_epochs = sum(r["seconds"] for r in records(root / "models")[1:])
     outcomes = []
     for k in range(KILLS):
         mmar = tmp_path / f"run{k}"
         shutil.copytree(root, mmar, ignore=shutil.ignore_patterns("models", "eval"))
         proc = start(mmar)
-        time.sleep(float(rng.uniform(0.35, 0.95)) * seconds)
+        if k % 2:  # any moment of the training loop, the first epoch's tracing included
+            wait_for_line(proc, "model:")
+            time.sleep(float(rng.uniform(0.0, 1.0)) * seconds)
+        else:  # a moment after the first resume point
+            wait_for_first_epoch(proc, mmar)
+            time.sleep(float(rng.uniform(0.0, 1.0)) * later_epochs)
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
         had_checkpoint = (mmar / "models" / "train_state.json").exists()
@@ -101,3 +118,4 @@ def test_a_second_run_on_a_training_mmar_is_refused(reference, tmp_path):
     finally:
         first.send_signal(signal.SIGKILL)
         first.communicate(timeout=60)
+

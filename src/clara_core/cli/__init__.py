@@ -16,6 +16,7 @@ COMMANDS = {
     "config": "clara_core.cli.config_cmd",
     "train": "clara_core.cli.train_cmd",
     "validate": "clara_core.cli.validate_cmd",
+    "infer": "clara_core.cli.infer_cmd",
     "export": "clara_core.cli.export_cmd",
     "plugin": "clara_core.cli.plugin_cmd",
 }
@@ -63,6 +64,12 @@ def show_warnings() -> None:
         logger.propagate = False
 
 
+def _out_of_space(exc: OSError) -> bool:
+    """A write failed for want of space or quota (h5py reports it only in its text)."""
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) or any(
+        text in str(exc) for text in ("No space left", "File too large", "quota"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``clara``; user errors print a message and exit 2, never a traceback."""
     from clara_core.errors import ClaraError
@@ -82,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("clara: interrupted", file=sys.stderr)
         return 130
     except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        if not _out_of_space(exc):
             raise
         print(f"clara: error: no space left to write {exc.filename or 'a file'}. Files are "
               "written beside their target and renamed, so the last complete checkpoint is "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from clara_core.components.base import Component
 from clara_core.image.transform_ctx import TransformContext
@@ -17,6 +17,10 @@ class Transformer(Component):
     """
 
     _rng: Any = None
+
+    #: True for transforms that read files into images (the chain's loaders): ``clara
+    #: infer`` replaces them by the loader that fits each input's format
+    is_loader: ClassVar[bool] = False
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
         raise NotImplementedError(f"Class {type(self).__name__} does not implement transform.")

@@ -9,10 +9,6 @@ from clara_core.image.transform_ctx import TransformContext
 class Writer(Component):
     """Base of writers (e.g. NIfTI with the input's geometry)."""
 
-    def set_root(self, root: str) -> None:
-        """Resolve relative output paths against ``root`` (the MMAR); called before the
-        first case. Writers without paths ignore it."""
-
     def write(self, transform_ctx: TransformContext) -> list[str]:
         """Write this case's output; return the paths written."""
         raise NotImplementedError(f"Class {type(self).__name__} does not implement write.")

@@ -73,8 +73,9 @@ class _Entry:
 class ConfigBuilder:
     """Builds a :class:`BuiltConfig` from a :class:`LoadedConfig` (raises ConfigError)."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, check_data: bool = True) -> None:
         self.registry = registry
+        self.check_data = check_data  # False: do not look for the datalists (clara infer)
         self.problems: list[Problem] = []
 
     def build(self, loaded: LoadedConfig) -> BuiltConfig:
@@ -297,7 +298,8 @@ class ConfigBuilder:
             self.problems.extend(problems)
             return None
         args = self._resolve_outputs(cls, args, loc, loaded)
-        if kind == "pipeline" and isinstance(args.get("data_list_file_path"), str):
+        if kind == "pipeline" and self.check_data and \
+                isinstance(args.get("data_list_file_path"), str):
             self.problems.extend(self._check_pipeline_data(args, loc, loaded))
         try:
             return cls(**args)
@@ -352,9 +354,11 @@ def _import_base(kind: str) -> type:
     return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 
 
-def build_config(loaded: LoadedConfig, registry: Registry | None = None) -> BuiltConfig:
-    """Create every component of ``loaded`` (raises :class:`ConfigError` with all problems)."""
-    return ConfigBuilder(registry or Registry()).build(loaded)
+def build_config(loaded: LoadedConfig, registry: Registry | None = None,
+                 check_data: bool = True) -> BuiltConfig:
+    """Create every component of ``loaded`` (raises :class:`ConfigError` with all problems);
+    ``check_data=False`` skips looking for the pipelines' datalists."""
+    return ConfigBuilder(registry or Registry(), check_data).build(loaded)
 
 
 __all__ = ["BuiltConfig", "ConfigBuilder", "ConfigError", "build_config"]

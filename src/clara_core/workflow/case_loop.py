@@ -63,19 +63,28 @@ class CaseLoop:
             m.reset()
         result = CaseResults()
         for case in cases:
-            case = self._infer(case)
-            case = run_transforms(self.post_transforms, case)
-            if self.label_transforms and isinstance(case.get(self.label_field), str):
-                case = run_transforms(self.label_transforms, case)  # the label's own loader
-            image = case.get_image(self.image_field)
-            name = os.path.basename(str(image.get_property("filename", "case")))
-            for m in self.metrics:
-                m.update(case, name)
-            for w in self.writers:
-                result.written += w.write(case)
-            if result.example is None:
-                result.example = slice_example(case, self.image_field, self.label_field, name)
-            result.cases += 1
+            self.process(case, result)
+        return self.finish(result)
+
+    def process(self, case: TransformContext, result: CaseResults) -> TransformContext:
+        """One case: infer, post-transforms, label transforms, metrics, writers."""
+        case = self._infer(case)
+        case = run_transforms(self.post_transforms, case)
+        if self.label_transforms and isinstance(case.get(self.label_field), str):
+            case = run_transforms(self.label_transforms, case)  # the label's own loader
+        image = case.get_image(self.image_field)
+        name = os.path.basename(str(image.get_property("filename", "case")))
+        for m in self.metrics:
+            m.update(case, name)
+        for w in self.writers:
+            result.written += w.write(case)
+        if result.example is None:
+            result.example = slice_example(case, self.image_field, self.label_field, name)
+        result.cases += 1
+        return case
+
+    def finish(self, result: CaseResults) -> CaseResults:
+        """The metrics' values and reports, after the last case."""
         for m in self.metrics:
             result.metrics[m.get_name()] = m.get()
             result.metrics.update({f"{m.get_name()}_class{c}": v

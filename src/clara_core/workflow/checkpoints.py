@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from typing import Any
+
+
+def ensure_space(folder: str, needed: int) -> None:
+    """Raise ``ENOSPC`` before writing when ``folder``'s disk has less than ``needed``
+    bytes free: HDF5 (Keras weights) fails badly on a full disk, taking the process
+    down mid-write, so checkpoints check first and the last good ones stay intact."""
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise OSError(errno.ENOSPC, f"No space left: {free:,} bytes free, a checkpoint "
+                      f"needs about {needed:,}", folder)
 
 
 def atomic_write_json(path: str, data: Any) -> None:

@@ -83,9 +83,9 @@ class Evaluator:
         ctx = BuildContext()
         ctx[BuildContext.KEY_MMAR_ROOT] = self.built.loaded.mmar_root
         model = self._required("model_loader").load(ctx)
+        # output paths (write_path, report_path) were resolved against the MMAR by the
+        # config builder, from each component's output_args
         writers = self.sections.get("writers", []) if self.settings.output_infer_result else []
-        for w in writers:  # relative write paths are in the MMAR, like metric reports
-            w.set_root(self.built.loaded.mmar_root)
         pipeline = self._pipeline()
         loop = CaseLoop(
             predict=lambda x: main_output(model(x, training=False)),

@@ -1,10 +1,12 @@
-"""Model files: the trained network as ``.keras`` and as a TensorFlow SavedModel.
+"""Model files others can run: a TensorFlow SavedModel, ONNX and ``.keras``.
 
 ``clara train`` ends by saving ``model_final.keras`` (architecture and weights, Keras
 layers only, so ``keras.models.load_model`` reloads it without clara).
-``export_saved_model`` loads that architecture with the chosen weights (best on the
+:func:`export_model` loads that architecture with the chosen weights (best on the
 key metric by default) and writes a SavedModel whose ``serve`` signature plain
-TensorFlow loads, without Keras or clara: ``tf.saved_model.load(path).serve(x)``.
+TensorFlow loads (``tf.saved_model.load(path).serve(x)``), an ONNX file checked
+against Keras with onnxruntime, or a ``.keras`` file. Nothing existing is
+overwritten unless asked; a replacement is atomic.
 """
 
 from __future__ import annotations
@@ -24,18 +26,12 @@ def save_model_atomic(model: Any, path: str) -> None:
     atomic_save(model.save, path)
 
 
-def export_saved_model(folder: RunFolder, weights: str = "best",
-                       output: str | None = None, force: bool = False) -> str:
-    """Write a SavedModel of the run in ``folder``; return its folder. An existing
-    non-empty target is refused unless ``force``, which replaces it atomically."""
-    import keras
+FORMATS = ("savedmodel", "onnx", "keras")
 
-    output = output or folder.saved_model
-    if os.path.exists(output) and not force and (
-            not os.path.isdir(output) or os.listdir(output)):
-        raise ClaraError(f"Cannot export to {output}: it exists and is not empty, and clara "
-                         "never overwrites files it was not asked to. Choose another folder "
-                         "with -o, or add --force to replace it.")
+
+def trained_model(folder: RunFolder, weights: str = "best") -> Any:
+    """The run's architecture (``model_final.keras``) with the chosen weights."""
+    import keras
 
     architecture = folder.keras_model
     if not os.path.exists(architecture):
@@ -47,16 +43,90 @@ def export_saved_model(folder: RunFolder, weights: str = "best",
                          f"--weights with one of {', '.join(WEIGHTS)} or a .weights.h5 file.")
     model = keras.models.load_model(architecture, compile=False)
     model.load_weights(weights_file)
-    parent = os.path.dirname(os.path.abspath(output))
+    return model
+
+
+def export_model(folder: RunFolder, fmt: str = "savedmodel", weights: str = "best",
+                 output: str | None = None, force: bool = False,
+                 input_shape: tuple[int, ...] | None = None) -> str:
+    """Write the run's model as ``fmt`` (:data:`FORMATS`); return the path. An existing
+    non-empty target is refused unless ``force``, which replaces it atomically."""
+    if fmt not in FORMATS:
+        raise ClaraError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    output = os.path.abspath(output or folder.exported(fmt))
+    if os.path.exists(output) and not force and (
+            not os.path.isdir(output) or os.listdir(output)):
+        raise ClaraError(f"Cannot export to {output}: it exists and is not empty, and clara "
+                         "never overwrites files it was not asked to. Choose another path "
+                         "with -o, or add --force to replace it.")
+    model = trained_model(folder, weights)
+    parent = os.path.dirname(output)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-export-")
     try:
-        model.export(tmp, format="tf_saved_model", verbose=False)
-        replace_atomic(tmp, output)
-    except BaseException:
+        target = os.path.join(tmp, os.path.basename(output))
+        if fmt == "savedmodel":
+            model.export(target, format="tf_saved_model", verbose=False)
+        elif fmt == "keras":
+            model.save(target)
+        else:
+            export_onnx(model, target, input_shape)
+        replace_atomic(target, output)
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)  # our own temporary folder
-        raise
     return output
+
+
+def export_saved_model(folder: RunFolder, weights: str = "best",
+                       output: str | None = None, force: bool = False) -> str:
+    """A SavedModel whose ``serve`` signature plain TensorFlow loads."""
+    return export_model(folder, "savedmodel", weights, output, force)
+
+
+def fixed_input(model: Any, input_shape: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The model's input shape without the batch axis, with ``input_shape`` (spatial
+    sizes) filling the free axes; ONNX files here have a fixed size."""
+    shape = list(tuple(model.inputs[0].shape)[1:])
+    free = [i for i, s in enumerate(shape) if s is None]
+    if free and (input_shape is None or len(input_shape) != len(free)):
+        raise ClaraError(f"The model takes inputs of shape {tuple(shape)}; give the sizes of "
+                         f"its {len(free)} free axes with --input-shape (for example "
+                         f"--input-shape {' '.join(['96'] * len(free))}).")
+    for i, size in zip(free, input_shape or (), strict=False):
+        shape[i] = int(size)
+    return tuple(int(s) for s in shape)
+
+
+def export_onnx(model: Any, path: str, input_shape: tuple[int, ...] | None = None,
+                tolerance: float = 1e-4) -> float:
+    """Write ``model`` as ONNX (Keras 3's own export, through tf2onnx) at a fixed input
+    size, run it with onnxruntime on random data and compare with Keras; returns the
+    largest absolute difference (an error above ``tolerance``)."""
+    import numpy as np
+
+    try:
+        import onnxruntime
+        import tensorflow as tf
+    except ImportError:
+        raise ClaraError("ONNX export needs tf2onnx and onnxruntime: pip install "
+                         "'clara-core[onnx]' (or pip install tf2onnx onnxruntime).") from None
+    shape = fixed_input(model, input_shape)
+    spec = [tf.TensorSpec((1, *shape), tf.float32, name="image")]
+    try:
+        model.export(path, format="onnx", input_signature=spec, verbose=False)
+    except ImportError:
+        raise ClaraError("ONNX export needs tf2onnx: pip install tf2onnx onnxruntime.") from None
+    x = np.random.default_rng(0).normal(size=(1, *shape)).astype(np.float32)
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    want = model(x, training=False)
+    want = np.asarray(want[0] if isinstance(want, (list, tuple)) else want)
+    diff = float(np.max(np.abs(got - want)))
+    if diff > tolerance:
+        raise ClaraError(f"The ONNX file {path} gives outputs up to {diff:.2g} away from the "
+                         f"Keras model (more than {tolerance}); an operation did not convert "
+                         "faithfully. Export a SavedModel instead.")
+    return diff
 
 
 def replace_atomic(new: str, target: str) -> None:
@@ -76,4 +146,5 @@ def replace_atomic(new: str, target: str) -> None:
         os.rmdir(aside)
 
 
-__all__ = ["export_saved_model", "save_model_atomic"]
+__all__ = ["FORMATS", "export_model", "export_onnx", "export_saved_model", "replace_atomic",
+           "save_model_atomic", "trained_model"]

@@ -98,6 +98,11 @@ class RunFolder:
         """Where ``clara export`` writes the SavedModel by default."""
         return self._file("saved_model")
 
+    def exported(self, fmt: str) -> str:
+        """Where ``clara export --format fmt`` writes by default."""
+        return {"onnx": self._file("model.onnx"),
+                "keras": self._file("model_export.keras")}.get(fmt, self.saved_model)
+
     @property
     def lock_file(self) -> str:
         """``.clara-run.lock``: held by the one ``clara train`` writing here."""

@@ -31,16 +31,16 @@ from clara_core.config.builder import BuiltConfig
 from clara_core.config.settings import TrainSettings
 from clara_core.errors import ClaraError
 from clara_core.workflow.case_loop import CaseLoop, aux_op_values
-from clara_core.workflow.checkpoints import load_pretrained, save_weights_atomic
+from clara_core.workflow.checkpointer import Checkpointer
+from clara_core.workflow.checkpoints import load_pretrained
 from clara_core.workflow.compute_layout import build_model_outputs
-from clara_core.workflow.export import save_model_atomic
 from clara_core.workflow.interrupt import StopRequest
 from clara_core.workflow.metrics_log import MetricsLog, format_record
 from clara_core.workflow.progress import TrainProgress
-from clara_core.workflow.report import SliceExample, write_report_png
+from clara_core.workflow.report import SliceExample
 from clara_core.workflow.run_folder import RunFolder
 from clara_core.workflow.runtime import amp_dtype, has_gpu, make_strategy, seed_everything
-from clara_core.workflow.state import load_resume_point, save_resume_point
+from clara_core.workflow.state import load_resume_point
 from clara_core.workflow.step import make_train_step
 
 
@@ -176,6 +176,7 @@ class Trainer:
             self.optimizer.build(self.model.trainable_variables)
             self.ctx[BuildContext.KEY_OPTIMIZER] = self.optimizer
         keras.mixed_precision.set_global_policy("float32")  # the policy applies at build
+        self.checkpoints = Checkpointer(self.folder, self.model, self.optimizer)
 
     def _take_run_components(self) -> None:
         """The components the run loop uses: lr policy, training metrics, handlers,
@@ -252,7 +253,8 @@ class Trainer:
             interrupted = self._train_epochs(log, bar, t0)
             self.state.seconds = time.perf_counter() - t0
             self._emit("completed")
-        picture = None if interrupted else self._save_final(log)
+        picture = None if interrupted else self.checkpoints.final(
+            log.records, self.example, self.state.key_metric)
         self._report_bad_cases()
         s = self.state
         return TrainResult(self.settings.epochs, list(s.losses), dict(s.metrics),
@@ -276,8 +278,7 @@ class Trainer:
             state.complete_epoch(record)
             state.lr_policy = self.lr_policy.get_state() if self.lr_policy else {}
             log.append(record)  # durable before the resume point that covers it
-            save_weights_atomic(self.model, self.folder.weights("latest"))
-            save_resume_point(self.folder, self.model, self.optimizer, state)
+            self.checkpoints.epoch(state)
             bar.log(format_record(record))
             state.seconds = time.perf_counter() - t0
             self._emit("epoch_completed")
@@ -287,13 +288,6 @@ class Trainer:
             if self.interrupt.requested:
                 return epoch + 1 < self.settings.epochs
         return False
-
-    def _save_final(self, log: MetricsLog) -> str:
-        """The final weights and ``.keras`` model, and the picture; returns its path."""
-        save_weights_atomic(self.model, self.folder.weights("final"))
-        save_model_atomic(self.model, self.folder.keras_model)
-        return write_report_png(self.folder.picture, log.records, self.example,
-                                self.state.key_metric)
 
     def _emit(self, event: str) -> None:
         """Call ``event`` on every handler of the ``handlers`` sections."""
@@ -372,7 +366,7 @@ class Trainer:
             self._emit("iteration_completed")
             bar.step(loss, self.train_pipeline.get_batch_size())
             if self.interrupt.requested:
-                save_resume_point(self.folder, self.model, self.optimizer, state)
+                self.checkpoints.resume_point(state)
                 return None
         bar.end_epoch()
         record = {"epoch": epoch + 1, "loss": float(np.mean(state.step_losses)), "lr": lr,
@@ -393,7 +387,7 @@ class Trainer:
         best = s.best_key_metric
         if best is None or (value > best if self.key_higher_is_better else value < best):
             s.best_key_metric, s.best_epoch = value, s.epoch
-            save_weights_atomic(self.model, self.folder.weights("best"))
+            self.checkpoints.best()
 
 
 __all__ = ["TrainResult", "Trainer"]

@@ -113,19 +113,22 @@ class WriteNifti(Writer):
     output_args = ("write_path",)
 
     def __init__(self, field: str = "model", write_path: str = "eval",
-                 dtype: str | None = None, resample_to_input: bool = True) -> None:
+                 dtype: str | None = None, resample_to_input: bool = True,
+                 suffix: str | None = None) -> None:
         self.field, self.write_path, self.dtype = field, write_path, dtype
         self.resample_to_input = resample_to_input
-
-    def set_root(self, root: str) -> None:
-        self.write_path = os.path.join(root, self.write_path)  # unchanged when absolute
+        self.suffix = f"_{field}" if suffix is None else suffix
 
     def write(self, transform_ctx: TransformContext) -> list[str]:
         image = transform_ctx.get_image(self.field)
         if self.resample_to_input:
             image = self._on_input_grid(image)
-        path = os.path.join(self.write_path, f"{_stem(image, 'case')}_{self.field}.nii.gz")
+        path = os.path.join(self.write_path, self.file_name(image))
         return [save_nifti(image, path, self.dtype)]
+
+    def file_name(self, image: MedicalImage) -> str:
+        """``<input name without extension><suffix>.nii.gz`` (suffix ``_<field>``)."""
+        return f"{_stem(image, 'case')}{self.suffix}.nii.gz"
 
     def _on_input_grid(self, image: MedicalImage) -> MedicalImage:
         affine = image.get_property(ImageProperty.AFFINE)

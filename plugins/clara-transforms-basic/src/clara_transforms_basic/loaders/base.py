@@ -13,6 +13,8 @@ from clara_core import MedicalImage, MultiFieldTransformer, TransformContext
 class FileLoader(MultiFieldTransformer):
     """Replace each field's file name by ``self.load(file_name)``; subclasses load."""
 
+    is_loader = True
+
     def __init__(self, fields: str | Sequence[str], dtype: str = "float32") -> None:
         MultiFieldTransformer.__init__(self, fields=fields)
         try:

@@ -1,0 +1,62 @@
+"""``Checkpointer``: what a run writes into its run folder, and when.
+
+After each epoch: the latest weights and a resume point; after a validation that
+improved the key metric: the best weights; at the end: the final weights, the
+``.keras`` model and the picture. Each write first checks the disk has room (see
+:func:`~clara_core.workflow.checkpoints.ensure_space`) and goes through a temporary
+file, so the last complete checkpoint survives a full disk or a kill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from clara_core.components.run_state import RunState
+from clara_core.workflow.checkpoints import ensure_space, save_weights_atomic
+from clara_core.workflow.export import save_model_atomic
+from clara_core.workflow.report import SliceExample, write_report_png
+from clara_core.workflow.run_folder import RunFolder
+from clara_core.workflow.state import save_resume_point
+
+
+class Checkpointer:
+    """Writes the checkpoints of ``model`` and ``optimizer`` into ``folder``."""
+
+    def __init__(self, folder: RunFolder, model: Any, optimizer: Any) -> None:
+        self.folder, self.model, self.optimizer = folder, model, optimizer
+        model_bytes = sum(np.asarray(v).nbytes for v in model.variables)
+        optimizer_bytes = sum(np.asarray(v).nbytes for v in optimizer.variables)
+        # best and latest weights and a resume bundle at once, with a margin
+        self.needed = 3 * model_bytes + optimizer_bytes + 16 * 2**20
+
+    def _room(self) -> None:
+        ensure_space(self.folder.path, self.needed)
+
+    def epoch(self, state: RunState) -> None:
+        """The latest weights, then the resume point that covers the epoch."""
+        self._room()
+        save_weights_atomic(self.model, self.folder.weights("latest"))
+        self.resume_point(state)
+
+    def resume_point(self, state: RunState) -> None:
+        """A resume point (also mid-epoch, when a run is stopped)."""
+        self._room()
+        save_resume_point(self.folder, self.model, self.optimizer, state)
+
+    def best(self) -> None:
+        self._room()
+        save_weights_atomic(self.model, self.folder.weights("best"))
+
+    def final(self, records: Sequence[dict[str, Any]], example: SliceExample | None,
+              key_metric: str | None) -> str:
+        """The final weights and ``.keras`` model, and the picture; returns its path."""
+        self._room()
+        save_weights_atomic(self.model, self.folder.weights("final"))
+        save_model_atomic(self.model, self.folder.keras_model)
+        return write_report_png(self.folder.picture, records, example, key_metric)
+
+
+__all__ = ["Checkpointer"]

@@ -1,0 +1,153 @@
+"""``clara infer`` end to end: the real command on a trained MMAR, new scans of other
+sizes and grids, a DICOM series, a datalist, bad inputs, resuming and splitting."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+from conftest import run_clara
+from train_mmar import make_train_mmar
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = make_train_mmar(tmp_path_factory.mktemp("infer") / "mmar", cases=3, epochs=2)
+    out = run_clara("train", "-m", str(root), "--no-progress")
+    assert out.returncode == 0, out.stdout + out.stderr
+    return root
+
+
+def new_scans(folder: Path) -> dict[str, np.ndarray]:
+    """Three scans the model never saw: other sizes, spacings, an oblique grid."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(5)
+    oblique = np.array([[0.9, -0.3, 0, 12], [0.3, 0.9, 0, -4], [0, 0, 2.0, 30], [0, 0, 0, 1]])
+    affines = {"scan_a": np.diag([1.0, 1.0, 1.0, 1.0]), "scan_b": np.diag([1.5, 0.7, 2.5, 1]),
+               "scan_c": oblique}
+    shapes = {"scan_a": (24, 20, 18), "scan_b": (17, 30, 9), "scan_c": (20, 20, 20)}
+    for name, affine in affines.items():
+        label = np.zeros(shapes[name], np.float32)
+        label[4:12, 5:13, 2:8] = 1
+        image = (label * 2 + rng.normal(scale=0.3, size=label.shape)).astype(np.float32)
+        nib.save(nib.Nifti1Image(image, affine), folder / f"{name}.nii.gz")
+    return affines
+
+
+def seg_of(out: Path, name: str) -> nib.Nifti1Image:
+    return nib.load(out / f"{name}_seg.nii.gz")
+
+
+def test_infer_writes_integer_labels_on_each_inputs_grid(trained, tmp_path):
+    import SimpleITK as sitk
+
+    new_scans(tmp_path / "scans")
+    out = tmp_path / "out"
+    result = run_clara("infer", "-m", str(trained), "-i", str(tmp_path / "scans"), "-o",
+                       str(out), "--save-probabilities")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "segmented 3 input(s)" in result.stdout
+    for name in ("scan_a", "scan_b", "scan_c"):
+        source = nib.load(tmp_path / "scans" / f"{name}.nii.gz")
+        seg = seg_of(out, name)
+        assert seg.shape == source.shape and np.allclose(seg.affine, source.affine, atol=1e-5)
+        values = np.asarray(seg.dataobj)
+        assert values.dtype == np.uint8 and set(np.unique(values)) <= {0, 1}
+        a = sitk.ReadImage(str(tmp_path / "scans" / f"{name}.nii.gz"))
+        b = sitk.ReadImage(str(out / f"{name}_seg.nii.gz"))
+        assert a.GetSize() == b.GetSize()
+        np.testing.assert_allclose(a.GetSpacing(), b.GetSpacing(), rtol=1e-5)
+        np.testing.assert_allclose(a.GetOrigin(), b.GetOrigin(), atol=1e-4)
+        np.testing.assert_allclose(a.GetDirection(), b.GetDirection(), atol=1e-5)
+        prob = nib.load(out / f"{name}_prob.nii.gz")
+        assert prob.shape == (*source.shape, 2)
+    # a trained model finds the bright cube
+    assert np.asarray(seg_of(out, "scan_a").dataobj)[6:10, 7:11, 3:7].mean() > 0.5
+
+
+def test_skip_existing_overwrite_and_parts(trained, tmp_path):
+    new_scans(tmp_path / "scans")
+    out = tmp_path / "out"
+    args = ["infer", "-m", str(trained), "-i", str(tmp_path / "scans"), "-o", str(out)]
+    first = run_clara(*args, "--num-parts", "2", "--part-id", "0")
+    second = run_clara(*args, "--num-parts", "2", "--part-id", "1")
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert "segmented 2 input(s)" in first.stdout and "segmented 1 input(s)" in second.stdout
+    assert sorted(os.listdir(out)) == ["scan_a_seg.nii.gz", "scan_b_seg.nii.gz",
+                                       "scan_c_seg.nii.gz"]
+    stamp = (out / "scan_b_seg.nii.gz").stat().st_mtime_ns
+    again = run_clara(*args)
+    assert "segmented 0 input(s)" in again.stdout and "skipped 3" in again.stdout
+    assert (out / "scan_b_seg.nii.gz").stat().st_mtime_ns == stamp
+    redo = run_clara(*args, "--overwrite", "--checkpoint", "final")
+    assert redo.returncode == 0 and "segmented 3 input(s)" in redo.stdout
+    assert (out / "scan_b_seg.nii.gz").stat().st_mtime_ns != stamp
+
+
+def test_bad_inputs_are_listed_and_skipped(trained, tmp_path):
+    new_scans(tmp_path / "scans")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "truncated.nii.gz").write_bytes((tmp_path / "scans" / "scan_a.nii.gz")
+                                           .read_bytes()[:300])
+    nib.save(nib.Nifti1Image(np.zeros((20, 20), np.float32), np.eye(4)), bad / "flat.nii.gz")
+    nib.save(nib.Nifti1Image(np.zeros((20, 20, 20, 3), np.float32), np.eye(4)),
+             bad / "rgb.nii.gz")
+    out = tmp_path / "out"
+    result = run_clara("infer", "-m", str(trained), "-i", str(bad),
+                       str(tmp_path / "scans" / "scan_a.nii.gz"), "-o", str(out))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "segmented 1 input(s)" in result.stdout and "3 failed" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert "truncated.nii.gz" in result.stderr and "flat.nii.gz" in result.stderr
+    assert "rgb.nii.gz: ClaraError" in result.stderr and "3 channel(s)" in result.stderr
+    assert os.listdir(out) == ["scan_a_seg.nii.gz"]
+
+
+def test_dicom_series_and_datalist_inputs(trained, tmp_path):
+    import pydicom
+    import SimpleITK as sitk
+    from pydicom.data import get_testdata_file
+
+    series = tmp_path / "dicom" / "ct_series"
+    series.mkdir(parents=True)
+    source = get_testdata_file("CT_small.dcm")
+    for k in range(6):
+        ds = pydicom.dcmread(source)
+        ds.ImagePositionPatient = [*ds.ImagePositionPatient[:2],
+                                   float(ds.ImagePositionPatient[2]) + 2.0 * k]
+        ds.InstanceNumber, ds.SOPInstanceUID = k + 1, f"{ds.SOPInstanceUID}.{k + 1}"
+        ds.save_as(series / f"s{k}.dcm")
+    new_scans(tmp_path / "scans")
+    (tmp_path / "list.json").write_text(json.dumps(
+        {"testing": [{"image": "scans/scan_b.nii.gz"}], "validation": []}))
+    out = tmp_path / "out"
+    result = run_clara("infer", "-m", str(trained), "-i", str(series),
+                       str(tmp_path / "list.json"), "-o", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(os.listdir(out)) == ["ct_series_seg.nii.gz", "scan_b_seg.nii.gz"]
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(series)))
+    dicom = reader.Execute()
+    seg = sitk.ReadImage(str(out / "ct_series_seg.nii.gz"))
+    assert seg.GetSize() == dicom.GetSize()
+    np.testing.assert_allclose(seg.GetSpacing(), dicom.GetSpacing(), rtol=1e-5)
+    np.testing.assert_allclose(seg.GetOrigin(), dicom.GetOrigin(), atol=1e-3)
+    np.testing.assert_allclose(seg.GetDirection(), dicom.GetDirection(), atol=1e-5)
+
+
+def test_usage_errors(trained, tmp_path):
+    missing = run_clara("infer", "-m", str(trained), "-i", str(tmp_path / "nothing.nii.gz"),
+                        "-o", str(tmp_path / "out"))
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    parts = run_clara("infer", "-m", str(trained), "-i", str(tmp_path), "-o",
+                      str(tmp_path / "out"), "--num-parts", "2", "--part-id", "2")
+    assert parts.returncode == 2 and "--part-id 2" in parts.stderr
+    new_scans(tmp_path / "scans")
+    no_weights = run_clara("infer", "-m", str(trained), "-i", str(tmp_path / "scans"), "-o",
+                           str(tmp_path / "out"), "--checkpoint", "nothing.weights.h5")
+    assert no_weights.returncode == 2 and "does not exist" in no_weights.stderr
