@@ -151,3 +151,34 @@ def test_usage_errors(trained, tmp_path):
     no_weights = run_clara("infer", "-m", str(trained), "-i", str(tmp_path / "scans"), "-o",
                            str(tmp_path / "out"), "--checkpoint", "nothing.weights.h5")
     assert no_weights.returncode == 2 and "does not exist" in no_weights.stderr
+
+
+def test_export_formats_others_can_run(trained, tmp_path):
+    import keras
+    import onnxruntime
+
+    onnx_path = tmp_path / "seg.onnx"
+    out = run_clara("export", "-m", str(trained), "--format", "onnx", "-o", str(onnx_path),
+                    "--input-shape", "16", "16", "16")
+    assert out.returncode == 0, out.stdout + out.stderr
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).normal(size=(1, 16, 16, 16, 1)).astype(np.float32)
+    onnx_out = session.run(None, {session.get_inputs()[0].name: x})[0]
+    assert onnx_out.shape == (1, 16, 16, 16, 2)
+
+    keras_path = tmp_path / "seg.keras"
+    out = run_clara("export", "-m", str(trained), "--format", "keras", "-o", str(keras_path))
+    assert out.returncode == 0, out.stderr
+    np.testing.assert_allclose(keras.models.load_model(keras_path)(x), onnx_out, atol=1e-4)
+
+    again = run_clara("export", "-m", str(trained), "--format", "onnx", "-o", str(onnx_path),
+                      "--input-shape", "16", "16", "16")
+    assert again.returncode == 2 and "--force" in again.stderr
+    forced = run_clara("export", "-m", str(trained), "--format", "onnx", "-o", str(onnx_path),
+                       "--input-shape", "24", "24", "24", "--force")
+    assert forced.returncode == 0, forced.stderr
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape == [1, 24, 24, 24, 1]
+    no_shape = run_clara("export", "-m", str(trained), "--format", "onnx", "-o",
+                         str(tmp_path / "x.onnx"))
+    assert no_shape.returncode == 2 and "--input-shape" in no_shape.stderr

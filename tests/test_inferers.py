@@ -91,7 +91,7 @@ def test_one_trace_for_every_image_size():
         inferer.infer(predict, rng.normal(size=(1, *shape, 2)).astype(np.float32),
                       "channels_last")
     (compiled,) = inferer._compiled.values()
-    assert compiled.step.experimental_get_tracing_count() == 1
+    assert compiled.functions[2].experimental_get_tracing_count() == 1
 
 
 def test_mirroring_tta_averages_the_flipped_predictions():

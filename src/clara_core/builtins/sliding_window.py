@@ -78,14 +78,29 @@ def importance_map(roi: Sequence[int], mode: str, sigma_scale: float) -> np.ndar
     return np.maximum(weights, max(float(weights.min()), 1e-3)).astype(np.float32)
 
 
+def add_box(total: Any, begin: Any, end: Any, value: Any, last: int | None = None) -> Any:
+    """``total`` with ``value`` added in the box ``[begin, end)`` (the channel axis
+    whole); the update reuses ``total``'s buffer when nothing else holds it."""
+    import tensorflow as tf
+
+    if last is not None:
+        end = tf.concat([end, [last]], 0)
+    strides = tf.ones_like(begin)
+    box = tf.strided_slice(total, begin, end, strides)
+    return tf.raw_ops.TensorStridedSliceUpdate(input=total, begin=begin, end=end,
+                                               strides=strides, value=box + value)
+
+
 class CompiledWindows:
     """The compiled part of sliding-window inference for one ``predict``.
 
     :meth:`run` takes a channels-last image ``(1, *spatial, C)`` already padded to at
     least the window size and returns the weighted-mean prediction, channels last.
-    Windows go through :attr:`step` ``batch`` at a time: one ``tf.function`` with a
-    fixed window-batch shape and any image size, so a new image never retraces it;
-    the accumulators live on the device until the result is read.
+    One ``tf.function`` per input channel count (:attr:`functions`) does all of it
+    for any image size without retracing: a loop over batches of ``batch`` windows
+    that gathers them, predicts them (with the mirrored copies for TTA) and adds the
+    weighted predictions and the weights into two accumulators box by box (in
+    place); nothing goes back to the host until the result is read.
     """
 
     def __init__(self, predict: Callable[[Any], Any], roi: Sequence[int], batch: int,
@@ -97,24 +112,32 @@ class CompiledWindows:
         self.model_first = model_first
         self.flips = [tuple(f) for f in flips]
         self.weights = tf.constant(weights[..., None])  # (*roi, 1)
-        rank = len(self.roi) + 2
-        unknown = tf.TensorShape([None] * rank)
-        self.out = tf.Variable(tf.zeros([1] * rank), shape=unknown, trainable=False)
-        self.norm = tf.Variable(tf.zeros([1] * rank), shape=unknown, trainable=False)
         self._probe = tf.function(predict)
         self._channels_out: dict[int, int] = {}
-        self.step = tf.function(self._step, input_signature=[
-            tf.TensorSpec([1, *[None] * len(self.roi), None], tf.float32),
-            tf.TensorSpec([batch, len(self.roi)], tf.int32),
-            tf.TensorSpec([batch], tf.float32)], reduce_retracing=True)
+        #: the compiled function per input channel count (any image size, no retrace)
+        self.functions: dict[int, Any] = {}
+
+    def _function(self, channels: int) -> Any:
+        import tensorflow as tf
+
+        if channels not in self.functions:
+            def infer(image: Any, starts: Any, valid: Any) -> Any:
+                return self._infer(image, starts, valid, channels)
+
+            self.functions[channels] = tf.function(infer, input_signature=[
+                tf.TensorSpec([1, *[None] * len(self.roi), channels], tf.float32),
+                tf.TensorSpec([None, len(self.roi)], tf.int32),
+                tf.TensorSpec([None], tf.float32)])
+        return self.functions[channels]
 
     def _predict_windows(self, windows: Any) -> Any:
         """The model's prediction of a window batch, channels last, float32; with TTA
         the mean over the mirrored copies (each flipped back)."""
         import tensorflow as tf
 
+        rank = len(self.roi) + 2
+
         def once(x: Any) -> Any:
-            rank = len(self.roi) + 2
             if self.model_first:
                 x = tf.transpose(x, [0, rank - 1, *range(1, rank - 1)])
             y = self.predict(x)
@@ -129,41 +152,40 @@ class CompiledWindows:
             total += tf.reverse(once(tf.reverse(windows, spatial)), spatial)
         return total / float(1 + len(self.flips))
 
-    def _step(self, image: Any, starts: Any, valid: Any) -> Any:
+    def _infer(self, image: Any, starts: Any, valid: Any, channels: int) -> Any:
         import tensorflow as tf
 
-        channels = tf.shape(image)[-1]
-        windows = tf.stack([
-            tf.slice(image, tf.concat([[0], starts[i], [0]], 0),
-                     tf.concat([[1], self.roi, [channels]], 0))[0]
-            for i in range(self.batch)])
-        pred = self._predict_windows(windows) * self.weights
-        for i in range(self.batch):
-            box = tuple(slice(starts[i, d], starts[i, d] + self.roi[d])
-                        for d in range(len(self.roi)))
-            at = (0, *box, slice(None))
-            self.out[at].assign(self.out[at] + pred[i] * valid[i])
-            self.norm[at].assign(self.norm[at] + self.weights * valid[i])
-        return tf.constant(0)
+        volume = image[0]
+        spatial = tf.shape(volume)[:-1]
+        out_channels = self._output_channels(channels)
+        out = tf.zeros(tf.concat([spatial, [out_channels]], 0))
+        norm = tf.zeros(tf.concat([spatial, [1]], 0))
+        size = [*self.roi, channels]
+        for b in tf.range(tf.shape(starts)[0] // self.batch):
+            first = b * self.batch
+            windows = tf.stack([tf.slice(volume, tf.concat([starts[first + i], [0]], 0), size)
+                                for i in range(self.batch)])
+            pred = self._predict_windows(windows) * self.weights
+            for i in range(self.batch):
+                begin = tf.concat([starts[first + i], [0]], 0)
+                end = begin + tf.concat([self.roi, [out_channels]], 0)
+                keep = valid[first + i]
+                out = add_box(out, begin, end, pred[i] * keep)
+                norm = add_box(norm, begin, end[:-1], self.weights * keep, last=1)
+        return (out / norm)[None]
 
     def run(self, image: Any, overlap: float) -> Any:
-        """The weighted-mean prediction of ``image`` (a tf or NumPy array)."""
+        """The weighted-mean prediction of ``image`` (a NumPy array)."""
         import tensorflow as tf
 
-        image = tf.convert_to_tensor(image, tf.float32)
         spatial = tuple(int(s) for s in image.shape[1:-1])
         starts = window_starts(spatial, self.roi, overlap)
-        channels_out = None
-        for i in range(0, len(starts), self.batch):
-            chunk = starts[i:i + self.batch]
-            valid = [1.0] * len(chunk) + [0.0] * (self.batch - len(chunk))
-            chunk = chunk + [chunk[-1]] * (self.batch - len(chunk))
-            if channels_out is None:
-                channels_out = self._output_channels(int(image.shape[-1]))
-                self.out.assign(tf.zeros([1, *spatial, channels_out]))
-                self.norm.assign(tf.zeros([1, *spatial, 1]))
-            self.step(image, tf.constant(chunk, tf.int32), tf.constant(valid, tf.float32))
-        return self.out / self.norm
+        spare = -len(starts) % self.batch  # the last batch is filled with weightless copies
+        valid = [1.0] * len(starts) + [0.0] * spare
+        starts = starts + [starts[-1]] * spare
+        return self._function(int(image.shape[-1]))(
+            tf.convert_to_tensor(image, tf.float32), tf.constant(starts, tf.int32),
+            tf.constant(valid, tf.float32))
 
     def _output_channels(self, channels: int) -> int:
         """The model's output channels for ``channels`` input channels, read off one
