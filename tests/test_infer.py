@@ -182,3 +182,38 @@ def test_export_formats_others_can_run(trained, tmp_path):
     no_shape = run_clara("export", "-m", str(trained), "--format", "onnx", "-o",
                          str(tmp_path / "x.onnx"))
     assert no_shape.returncode == 2 and "--input-shape" in no_shape.stderr
+
+
+def test_sdk_validate_form_segments_without_labels(trained, tmp_path):
+    """The SDK's infer.sh: clara validate with output_infer_result and no validation."""
+    import shutil
+
+    mmar = tmp_path / "mmar"
+    shutil.copytree(trained, mmar)
+    new_scans(mmar / "data" / "new")
+    listing = json.loads((mmar / "data" / "dataset.json").read_text())
+    listing["testing"] = [{"image": f"new/{n}.nii.gz"} for n in ("scan_a", "scan_b")]
+    (mmar / "data" / "dataset.json").write_text(json.dumps(listing))
+    (mmar / "config" / "config_validation.json").write_text(json.dumps({
+        "inferer": {"name": "TFScanWindowInferer", "args": {"roi_size": [16, 16, 16]}},
+        "model_loader": {"name": "CheckpointLoader", "args": {"checkpoint_dir": "models"}},
+        "pre_transforms": [{"name": "LoadNifti", "args": {"fields": ["image"]}},
+                           {"name": "ConvertToChannelsFirst", "args": {"fields": ["image"]}}],
+        "post_transforms": [{"name": "ArgmaxAcrossChannels", "args": {"fields": "model"}}],
+        "label_transforms": [{"name": "LoadNifti", "args": {"fields": "label"}},
+                             {"name": "ConvertToChannelsFirst", "args": {"fields": ["label"]}}],
+        "val_metrics": [{"name": "ComputeAverageDice",
+                         "args": {"name": "mean_dice", "field": "model", "label_field": "label",
+                                  "is_key_metric": True}}],
+        "writers": [{"name": "WriteNifti", "args": {"field": "model", "dtype": "uint8",
+                                                    "write_path": "eval/preds"}}]}))
+    infer = run_clara("validate", "-m", str(mmar), "--key", "testing",
+                      "--set", "output_infer_result=true", "--set", "do_validation=false")
+    assert infer.returncode == 0, infer.stdout + infer.stderr
+    assert sorted(os.listdir(mmar / "eval" / "preds")) == ["scan_a_model.nii.gz",
+                                                           "scan_b_model.nii.gz"]
+    assert "mean_dice" not in infer.stdout
+    validate = run_clara("validate", "-m", str(mmar), "--set", "output_infer_result=false",
+                         "--set", "do_validation=true")
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    assert "mean_dice:" in validate.stdout and "wrote" not in validate.stdout
