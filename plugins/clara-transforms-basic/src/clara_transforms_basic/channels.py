@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from clara_core import MedicalImage, MultiFieldTransformer, TransformContext, Transformer
+from clara_core.arguments import check_argument
 
 
 class ConvertToChannelsFirst(MultiFieldTransformer):
@@ -56,9 +57,8 @@ class RepeatChannel(MultiFieldTransformer):
 
     def __init__(self, fields: str | Sequence[str], repeat: int = 3) -> None:
         MultiFieldTransformer.__init__(self, fields=fields)
-        if not isinstance(repeat, int) or repeat < 1:
-            raise ValueError(f"Invalid value for argument `repeat` of {type(self).__name__}: expected "
-                             f"an integer >= 1, received {repeat!r}.")
+        check_argument(type(self).__name__, "repeat", repeat,
+                       isinstance(repeat, int) and repeat >= 1, "an integer >= 1")
         self.repeat = repeat
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from clara_core import MedicalImage, MultiFieldTransformer, TransformContext, Transformer
+from clara_core.arguments import check_argument
 
 
 def _channels_first(owner: str, field: str, image: MedicalImage) -> np.ndarray:
@@ -88,9 +89,8 @@ class KeepLargestCC(MultiFieldTransformer):
 
     def __init__(self, fields: str | Sequence[str], connectivity: int = 1) -> None:
         MultiFieldTransformer.__init__(self, fields=fields)
-        if connectivity not in (1, 2, 3):
-            raise ValueError(f"Invalid value for argument `connectivity` of {type(self).__name__}: "
-                             f"expected 1 (faces), 2 or 3 (corners), received {connectivity!r}.")
+        check_argument(type(self).__name__, "connectivity", connectivity,
+                       connectivity in (1, 2, 3), "1 (faces), 2 or 3 (corners)")
         self.connectivity = connectivity
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
