@@ -58,3 +58,19 @@ def test_config_strings_are_never_evaluated(tmp_path):
     with pytest.raises(ConfigError, match="expects a number"):
         build_config(load_config(path, env))
     assert not (tmp_path / "pwned").exists()
+
+
+def test_set_takes_several_pairs_after_one_flag_as_the_sdk_scripts_do(tmp_path):
+    """The SDK's train.sh: ``--set KEY=VALUE KEY=VALUE ...``; the repeated flag works too."""
+    from conftest import run_clara
+    from train_mmar import make_train_mmar
+
+    mmar = make_train_mmar(tmp_path / "mmar", cases=2)
+    one_flag = run_clara("config", "check", "-m", str(mmar), "--set", "epochs=2",
+                         "learning_rate=0.5", "MMAR_CKPT_DIR=runs/a")
+    assert one_flag.returncode == 0, one_flag.stderr
+    mixed = run_clara("config", "check", "-m", str(mmar), "--set", "epochs=0",
+                      "learning_rate=-1", "--set", "multi_gpu=maybe")
+    assert mixed.returncode == 2
+    for text in ("epochs: expected", "learning_rate: expected", "multi_gpu: expected"):
+        assert text in mixed.stderr, mixed.stderr

@@ -12,8 +12,11 @@ def add_config_source_args(p: argparse.ArgumentParser) -> None:
                    "config/environment.json)")
     p.add_argument("-c", "--config", help="config file (default: MMAR/config/config_train.json)")
     p.add_argument("-e", "--env", help="environment file with variables such as DATA_ROOT")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a variable or a config value (repeatable), e.g. epochs=2")
+    p.add_argument("--set", dest="overrides", action="extend", nargs="+", default=[],
+                   metavar="KEY=VALUE",
+                   help="override variables or config values: one or more pairs after one "
+                        "flag, as the SDK's commands/*.sh write them (--set epochs=2 "
+                        "DATA_ROOT=/data), or the flag repeated")
     p.add_argument("--names-only", action="store_true",
                    help="refuse \"path\" components (for configs you do not trust)")
 
