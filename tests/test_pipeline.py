@@ -238,3 +238,23 @@ def test_label_on_another_grid_is_a_bad_case_but_header_round_off_is_not(tmp_pat
     assert p._prefix(1) is not None
     with pytest.raises(CaseError, match=r"shifted.nii.gz.*0.5 voxels apart"):
         p._prefix(2)
+
+
+def test_label_values_are_checked_against_the_class_count():
+    from clara_core.data.chain import CaseError, check_label_values
+    from clara_core.image.medical_image import MedicalImage
+    from clara_core.image.transform_ctx import TransformContext
+
+    def case(values):
+        ctx = TransformContext()
+        ctx.set_image("label", MedicalImage(np.array(values, np.float32)[None, None], "CHW",
+                                            {"filename": "seg.nii.gz"}))
+        return ctx
+
+    check_label_values(case([0, 1]), "label", 1)  # one sigmoid channel: labels 0 and 1
+    check_label_values(case([0, 2]), "label", 3)
+    check_label_values(case([0, 7]), "label", None)  # class count unknown: only integrality
+    with pytest.raises(CaseError, match="label values 3 lie outside 0..2"):
+        check_label_values(case([0, 3]), "label", 3)
+    with pytest.raises(CaseError, match="non-integer values such as"):
+        check_label_values(case([0, 0.5]), "label", None)

@@ -127,11 +127,12 @@ def check_label_values(ctx: TransformContext, label_field: str,
     axis = label.get_shape_format().get_channel_axis()
     if num_classes is None or (axis is not None and data.shape[axis] != 1) or not data.size:
         return
+    top = max(num_classes, 2)  # one output channel (sigmoid) still takes labels 0 and 1
     low, high = float(data.min()), float(data.max())
-    if low < 0 or high >= num_classes:
-        bad = sorted({int(v) for v in (low, high) if v < 0 or v >= num_classes})
+    if low < 0 or high >= top:
+        bad = sorted({int(v) for v in (low, high) if v < 0 or v >= top})
         raise CaseError(f"Case {_files(ctx)}: label values {', '.join(map(str, bad))} lie "
-                        f"outside 0..{num_classes - 1} (the model's num_classes is "
+                        f"outside 0..{top - 1} (the model's num_classes is "
                         f"{num_classes}); fix the label file, or set num_classes to the "
                         "number of classes it holds.")
 

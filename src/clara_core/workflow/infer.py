@@ -144,15 +144,16 @@ class Inference:
         self.folder = RunFolder.of_mmar(built.loaded.mmar_root, built.loaded.env)
         self.checkpoint = checkpoint
         validate = built.sections.get("validate", {})
-        self.chain = [t for t in image_only(validate.get("pre_transforms", []))
-                      if not t.is_loader]
+        chain = image_only(validate.get("pre_transforms", []))
+        self.chain = [t for t in chain if not t.is_loader]
+        self.mmar_loaders = [t for t in chain if t.is_loader]
         configured = inferer or validate.get("inferer")
         if configured is None:
             raise ClaraError(f"{built.loaded.config_path} has no validate.inferer; give the "
                              "window size with --roi-size.")
         self.inferer: Inferer = configured
         registry = _registry()
-        self.loaders: dict[str, Transformer] = {kind: registry.resolve("transform", name)(fields=IMAGE)
+        self.loaders = {kind: self._loader_like(registry.resolve("transform", name))
                         for kind, name in (("nifti", "LoadNifti"), ("image", "LoadImage"),
                                            ("dicom", "LoadDicomSeries"))}
         writer = registry.resolve("writer", "WriteNifti")
@@ -161,6 +162,18 @@ class Inference:
         if save_probabilities:
             self.writers.append(writer(field="probabilities", write_path=self.output,
                                        dtype="float32", suffix="_prob"))
+
+    def _loader_like(self, cls: type) -> Transformer:
+        """A loader of class ``cls`` for the image: the MMAR's own when it has one of
+        that class (its arguments, e.g. ``as_canonical``, kept), else ``cls`` with the
+        MMAR loader's ``dtype``."""
+        same = next((t for t in self.mmar_loaders if type(t) is cls), None)
+        if same is not None:
+            return same
+        dtype = next((t.get_config().get("dtype") for t in self.mmar_loaders
+                      if "dtype" in t.get_config()), None)
+        loader: Transformer = cls(fields=IMAGE, **({"dtype": dtype} if dtype else {}))
+        return loader
 
     def load_model(self) -> Any:
         import keras
