@@ -217,3 +217,20 @@ def test_sdk_validate_form_segments_without_labels(trained, tmp_path):
                          "--set", "do_validation=true")
     assert validate.returncode == 0, validate.stdout + validate.stderr
     assert "mean_dice:" in validate.stdout and "wrote" not in validate.stdout
+
+
+def test_simpleitk_formats_are_segmented_on_their_own_grid(trained, tmp_path):
+    import SimpleITK as sitk
+
+    new_scans(tmp_path / "scans")
+    source = sitk.ReadImage(str(tmp_path / "scans" / "scan_b.nii.gz"))
+    sitk.WriteImage(source, str(tmp_path / "scan_b.mha"))
+    out = tmp_path / "out"
+    result = run_clara("infer", "-m", str(trained), "-i", str(tmp_path / "scan_b.mha"),
+                       "-o", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    seg = sitk.ReadImage(str(out / "scan_b_seg.nii.gz"))
+    assert seg.GetSize() == source.GetSize()
+    np.testing.assert_allclose(seg.GetSpacing(), source.GetSpacing(), rtol=1e-5)
+    np.testing.assert_allclose(seg.GetOrigin(), source.GetOrigin(), atol=1e-4)
+    np.testing.assert_allclose(seg.GetDirection(), source.GetDirection(), atol=1e-5)
