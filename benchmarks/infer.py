@@ -39,9 +39,9 @@ SIDES = ("floor", "engine", "numpy", "constant", "tta8")
 
 def build_model():  # type: ignore[no-untyped-def]
     import keras
+    from clara_models.unet import Unet
 
     from clara_core import BuildContext
-    from clara_models.unet import Unet
 
     keras.utils.set_random_seed(0)
     inputs = keras.Input((None, None, None, 1))

@@ -30,13 +30,17 @@ def start(root: Path, *extra: str) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True, env=env)
 
 
-def wait_for_first_epoch(proc: subprocess.Popen[str], root: Path) -> None:
-    log = root / "models" / "metrics.jsonl"
+def wait_for_file(proc: subprocess.Popen[str], path: Path) -> None:
+    """Wait until ``path`` exists and is not empty, while the run goes on."""
     deadline = time.monotonic() + 240
-    while not (log.exists() and log.read_text().strip()):
+    while not (path.exists() and path.stat().st_size):
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.02)
+
+
+def wait_for_first_epoch(proc: subprocess.Popen[str], root: Path) -> None:
+    wait_for_file(proc, root / "models" / "metrics.jsonl")
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +75,8 @@ def test_kill_9_at_random_moments_then_resume_reproduces_the_run(reference, tmp_
         if k % 2:  # any moment of the training loop, the first epoch's tracing included
             wait_for_line(proc, "model:")
             time.sleep(float(rng.uniform(0.0, 1.0)) * seconds)
-        else:  # a moment after the first resume point
-            wait_for_first_epoch(proc, mmar)
+        else:  # a moment after the first resume point was committed
+            wait_for_file(proc, mmar / "models" / "train_state.json")
             time.sleep(float(rng.uniform(0.0, 1.0)) * later_epochs)
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
