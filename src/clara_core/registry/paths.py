@@ -87,8 +87,8 @@ def add_search_path(folder: str) -> None:
         raise RegistryError(
             f"The MMAR's {folder} has modules named like installed ones: "
             f"{', '.join(taken)}. They would replace the installed code, so clara refuses "
-            "the folder; rename those files (for example my_{name}.py) and the \"path\" "
-            "entries that use them.")
+            f"the folder; rename those files (for example my_{taken[0]}.py) and the "
+            "\"path\" entries that use them.")
     sys.path.append(folder)
     _CUSTOM_DIRS.add(folder)
 
