@@ -11,19 +11,23 @@ from clara_transforms_basic.crop import CropByPosNegRatio
 from clara_transforms_basic.flip import RandomSpatialFlip
 from clara_transforms_basic.intensity import RandomShiftIntensity
 from clara_transforms_basic.loaders.nifti import LoadNifti
+from clara_transforms_basic.warp import RandomRotate3D, RandomZoom
 from train_mmar import make_case
 
 from clara_core.data.segmentation import SegmentationImagePipeline
 
 
-def pipeline(folder, workers, seed=5):
+def pipeline(folder, workers, seed=5, heavy=False):
+    """A crop, flip and shift; ``heavy`` adds a rotation and a zoom (fused with the crop)."""
     p = SegmentationImagePipeline("dataset.json", output_batch_size=2, num_workers=workers,
                                   batched_by_transforms=True)
     p.set_root(str(folder))
     p.set_seed(seed)
+    warps = [RandomRotate3D(angle=15, probability=1.0),
+             RandomZoom(lower_limits=0.9, upper_limits=1.1, probability=1.0)] if heavy else []
     p.set_transforms([LoadNifti(fields=["image", "label"]),
                       ConvertToChannelsFirst(fields=["image", "label"]),
-                      CropByPosNegRatio(size=[8, 8, 8], num_samples=3),
+                      CropByPosNegRatio(size=[8, 8, 8], num_samples=3), *warps,
                       RandomSpatialFlip(["image", "label"]),
                       RandomShiftIntensity(["image"], offset=0.5)])
     return p
@@ -39,15 +43,16 @@ def epoch(p, e):
     return [np.concatenate([im.ravel(), lab.ravel()]) for im, lab in p.batches(e)]
 
 
-def test_same_seed_same_batches_whatever_the_worker_count(tmp_path):
+@pytest.mark.parametrize("heavy", [False, True], ids=["crop_flip", "crop_rotate_zoom_flip"])
+def test_same_seed_same_batches_whatever_the_worker_count(tmp_path, heavy):
     folder = data(tmp_path)
-    one, three = pipeline(folder, 1), pipeline(folder, 3)
+    one, three = pipeline(folder, 1, heavy=heavy), pipeline(folder, 3, heavy=heavy)
     for e in (0, 1):
         a, b = epoch(one, e), epoch(three, e)
         assert len(a) == 7 and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     assert not all(np.array_equal(x, y) for x, y in zip(epoch(one, 0), epoch(one, 1),
                                                          strict=True))
-    other_seed = pipeline(folder, 2, seed=6)
+    other_seed = pipeline(folder, 2, seed=6, heavy=heavy)
     assert not all(np.array_equal(x, y) for x, y in zip(epoch(one, 0), epoch(other_seed, 0),
                                                          strict=True))
 

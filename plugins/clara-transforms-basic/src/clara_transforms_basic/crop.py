@@ -9,15 +9,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from clara_core import (
-    ImageProperty,
     MedicalImage,
     MultiFieldTransformer,
     RandomTransform,
-    ShapeFormat,
     TransformContext,
 )
 from clara_core.arguments import check_argument, check_sizes
-from clara_transforms_basic.geometry import crop_or_pad, spatial_shape
+from clara_transforms_basic.geometry import about_center, spatial_shape
+from clara_transforms_basic.lazy import LazyImage, lazy
 
 log = logging.getLogger("clara")
 
@@ -124,24 +123,18 @@ class CropByPosNegRatio(MultiFieldTransformer, RandomTransform):
                            -((size - dims) // 2)) for c in centers]
         self._prepare(len(starts))
         for field in self.fields:
-            img = transform_ctx.get_image(field)
-            crops = [self._crop(img, field, s, k) for k, s in enumerate(starts)]
-            if self.num_samples == 1:
-                out = crops[0]
-            else:  # one image of N crops: the geometry differs per crop, so none is kept
-                batched = ShapeFormat("N" + str(img.get_shape_format()))
-                out = img.new_image(np.stack([c.get_data() for c in crops]), batched)
-                out.set_property(ImageProperty.AFFINE, None)
-            transform_ctx.set_image(field, out)
+            crops = self._crops(transform_ctx.get_image(field), field, starts)
+            transform_ctx.set_image(field, crops)
         return transform_ctx
-
 
     def _prepare(self, crops: int) -> None:
         """Draw what the crops of this case share across fields (nothing here)."""
 
-    def _crop(self, image: MedicalImage, field: str, start: np.ndarray, k: int) -> MedicalImage:
-        """Crop ``k`` of ``field``: the box at ``start`` (a view where it fits)."""
-        return crop_or_pad(image, start, self.size)
+    def _crops(self, image: MedicalImage, field: str, starts: list[np.ndarray]) -> LazyImage:
+        """The crops of ``field`` at ``starts``: lazy (a spatial transform after the crop
+        resamples from the whole volume), stacked on a batch axis when there are several."""
+        return lazy(image).crop(starts, self.size, order=0 if field == self.label_field
+                                else None)
 
 
 class FastCropByPosNegRatio(CropByPosNegRatio):
@@ -168,9 +161,9 @@ class FastPosNegRatioCropROI(CropByPosNegRatio):
     pos/neg ratio, optionally rotated (``rotation``: up to ``rotation_degree`` about
     each axis), scaled (``scale``: by 1 +- ``scale_factor``) and elastically deformed
     (``deform``: a smooth random displacement of up to ``deform_magnitude`` voxels),
-    all sampled in one pass straight into the crop (SciPy ``map_coordinates``: linear
-    for images, nearest for ``label_field``). Without those options it is the plain
-    crop. ``fast_crop`` is accepted for SDK configs: every crop here is the fast one.
+    composed with the crop and sampled in one pass from the whole volume (linear for
+    images, nearest for ``label_field``; the deformation moves the crop's own grid).
+    Without those options it is the plain crop. ``fast_crop`` is accepted for SDK configs: every crop here is the fast one.
 
     >>> from clara_core import MedicalImage
     >>> lab = np.zeros((1, 24, 24, 24), "float32"); lab[0, 8:16, 8:16, 8:16] = 1
@@ -222,33 +215,13 @@ class FastPosNegRatioCropROI(CropByPosNegRatio):
                 field = smooth * (self.deform_magnitude / max(float(np.abs(smooth).max()), 1e-8))
             self._warps.append((linear, field))
 
-    def _crop(self, image: MedicalImage, field: str, start: np.ndarray, k: int) -> MedicalImage:
-        linear, displacement = self._warps[k]
-        if displacement is None and np.allclose(linear, np.eye(len(self.size))):
-            return crop_or_pad(image, start, self.size)
-        from scipy import ndimage
-
-        from clara_transforms_basic.geometry import with_index_map
-
-        size = np.array(self.size, float)
-        centre_out = (size - 1) / 2
-        centre_in = np.asarray(start, float) + centre_out
-        index_map = np.eye(len(size) + 1)
-        index_map[:-1, :-1] = linear
-        index_map[:-1, -1] = centre_in - linear @ centre_out
-        grid = np.indices(self.size, dtype=np.float64).reshape(len(size), -1)
-        coords = linear @ grid + index_map[:-1, -1:]
-        if displacement is not None:
-            coords = coords + displacement.reshape(len(size), -1)
-        data, fmt = image.get_data(), image.get_shape_format()
-        spatial = fmt.get_spatial_axes()
-        other = [a for a in range(data.ndim) if a not in spatial]
-        moved = np.moveaxis(data, other, list(range(len(other))))
-        order = 0 if field == self.label_field else 1
-        out = np.empty(moved.shape[: len(other)] + tuple(self.size), np.float32)
-        for index in np.ndindex(*moved.shape[: len(other)]):
-            out[index] = ndimage.map_coordinates(moved[index], coords, order=order,
-                                                 mode="constant", cval=0.0,
-                                                 prefilter=False).reshape(self.size)
-        result = np.moveaxis(out, list(range(len(other))), other)
-        return with_index_map(image, result.astype(data.dtype, copy=False), fmt, index_map)
+    def _crops(self, image: MedicalImage, field: str, starts: list[np.ndarray]) -> LazyImage:
+        crops = CropByPosNegRatio._crops(self, image, field, starts)
+        n = len(self.size)
+        maps = np.stack([about_center(self.size, linear) for linear, _ in self._warps])
+        if not np.allclose(maps, np.eye(n + 1)):
+            crops = crops.compose(maps, self.size)
+        fields = [d for _, d in self._warps if d is not None]
+        if fields:
+            crops = crops.deform(np.stack(fields))
+        return crops

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from clara_core import MultiFieldTransformer, RandomTransform, TransformContext
+from clara_core import MedicalImage, MultiFieldTransformer, RandomTransform, TransformContext
 from clara_core.arguments import check_sizes
 from clara_transforms_basic.geometry import crop_or_pad, spatial_shape
+from clara_transforms_basic.lazy import lazy
 
 
 def _sizes(owner: str, size: Sequence[int]) -> list[int]:
@@ -37,8 +38,12 @@ class _Box(MultiFieldTransformer):
                 raise ValueError(f"{type(self).__name__}: field {field!r} has spatial shape "
                                  f"{spatial_shape(image)} but {self.fields[0]!r} has {shape}; "
                                  "the fields must be on the same grid.")
-            transform_ctx.set_image(field, crop_or_pad(image, start, size))
+            transform_ctx.set_image(field, self.cut(image, start, size))
         return transform_ctx
+
+    def cut(self, image: MedicalImage, start: list[int], size: list[int]) -> MedicalImage:
+        """The box of one field (a view of it where it fits)."""
+        return crop_or_pad(image, start, size)
 
     def _fit(self, shape: tuple[int, ...]) -> list[int]:
         size: list[int] = self._size
@@ -90,6 +95,11 @@ class CropFixedSizeRandomCenter(_Box, RandomTransform):
         start = [int(self.R.integers(0, d - s + 1)) if d > s else -((s - d) // 2)
                  for d, s in zip(shape, size, strict=True)]
         return start, size
+
+    def cut(self, image: MedicalImage, start: list[int], size: list[int]) -> MedicalImage:
+        """A lazy box: a spatial transform after it resamples from the whole image."""
+        return lazy(image).crop([start], size) if not image.get_shape_format().is_batched() \
+            else crop_or_pad(image, start, size)
 
 
 class CropForegroundObject(_Box):

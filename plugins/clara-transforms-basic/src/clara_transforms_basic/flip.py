@@ -9,12 +9,18 @@ import numpy as np
 
 from clara_core import MultiFieldTransformer, RandomTransform, TransformContext
 from clara_transforms_basic.geometry import flip, spatial_shape, with_index_map
+from clara_transforms_basic.lazy import LazyImage
 
 
 def flip_fields(ctx: TransformContext, fields: Sequence[str], axes: Sequence[int]) -> None:
-    """Flip ``fields`` along spatial ``axes`` (views: the batch stacking copies once)."""
+    """Flip ``fields`` along spatial ``axes``: one more map for a lazy image, a view of
+    a concrete one (the batch stacking copies once)."""
     for field in fields:
         img = ctx.get_image(field)
+        if isinstance(img, LazyImage):
+            shape = spatial_shape(img)
+            ctx.set_image(field, img.compose(flip(shape, axes), shape))
+            continue
         spatial = img.get_shape_format().get_spatial_axes()
         data = np.flip(img.get_data(), axis=[spatial[a] for a in axes])
         ctx.set_image(field, with_index_map(img, data, img.get_shape_format(),

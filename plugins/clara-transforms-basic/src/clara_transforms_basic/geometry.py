@@ -18,13 +18,14 @@ place in the scanner's space.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from clara_core import ImageProperty, MedicalImage, ShapeFormat
 
 
-def translation(start: Sequence[float]) -> np.ndarray:
+def translation(start: Sequence[float] | np.ndarray) -> np.ndarray:
     """Output index ``i`` samples input index ``i + start``."""
     n = len(start)
     out = np.eye(n + 1)
@@ -78,6 +79,11 @@ def rotation(angles: Sequence[float]) -> np.ndarray:
 
 
 def spatial_shape(image: MedicalImage) -> tuple[int, ...]:
+    """The sizes of ``image``'s spatial axes (a lazy image's without resampling it)."""
+    from clara_transforms_basic.lazy import LazyImage
+
+    if isinstance(image, LazyImage):
+        return image.spatial_shape
     data, fmt = image.get_data(), image.get_shape_format()
     return tuple(int(data.shape[a]) for a in fmt.get_spatial_axes())
 
@@ -112,26 +118,33 @@ def resample(image: MedicalImage, index_map: np.ndarray, out_shape: Sequence[int
 def with_index_map(image: MedicalImage, data: np.ndarray, fmt: ShapeFormat | str,
                    index_map: np.ndarray) -> MedicalImage:
     """A new image with ``data`` whose affine (and spacing) is ``image``'s moved by ``index_map``."""
-    out = image.new_image(data, fmt)
-    affine = image.get_property(ImageProperty.AFFINE)
+    return MedicalImage(data, fmt, moved_properties(image.get_properties(), index_map))
+
+
+def moved_properties(properties: dict[str, Any], index_map: np.ndarray | None) -> dict[str, Any]:
+    """``properties`` with the affine (and spacing) moved by ``index_map``; None for
+    stacked crops, which differ in geometry and so keep no affine."""
+    props = dict(properties)
+    if index_map is None:
+        props[ImageProperty.AFFINE] = None
+        return props
     n = index_map.shape[0] - 1
+    affine = props.get(ImageProperty.AFFINE)
     if affine is None:  # no affine: axis-aligned voxels of the recorded spacing
-        spacing = image.get_property(ImageProperty.SPACING)
+        spacing = props.get(ImageProperty.SPACING)
         if spacing is not None and len(spacing) >= n:
             scaled = np.diag(np.asarray(spacing[:n], float)) @ index_map[:n, :n]
-            out.set_property(ImageProperty.SPACING,
-                             tuple(float(s) for s in np.linalg.norm(scaled, axis=0)))
-        return out
+            props[ImageProperty.SPACING] = tuple(float(s) for s in np.linalg.norm(scaled, axis=0))
+        return props
     affine = np.asarray(affine, float)
     full = np.eye(affine.shape[0])  # embed a 2D map in a 3D affine
     m = min(n, affine.shape[0] - 1)
     full[:m, :m] = index_map[:m, :m]
     full[:m, -1] = index_map[:m, n]
     new = affine @ full
-    out.set_property(ImageProperty.AFFINE, new)
-    out.set_property(ImageProperty.SPACING,
-                     tuple(float(s) for s in np.linalg.norm(new[:-1, :-1], axis=0)))
-    return out
+    props[ImageProperty.AFFINE] = new
+    props[ImageProperty.SPACING] = tuple(float(s) for s in np.linalg.norm(new[:-1, :-1], axis=0))
+    return props
 
 
 def crop_or_pad(image: MedicalImage, start: Sequence[int], size: Sequence[int],
@@ -157,4 +170,4 @@ def crop_or_pad(image: MedicalImage, start: Sequence[int], size: Sequence[int],
 
 
 __all__ = ["about_center", "crop_or_pad", "flip", "resample", "rotation", "scaling",
-           "spatial_shape", "translation", "with_index_map"]
+           "moved_properties", "spatial_shape", "translation", "with_index_map"]

@@ -251,7 +251,9 @@ class AddGaussianNoise(RandomIntensityTransform):
         self.variance = variance
 
     def draw(self, shape: tuple[int, ...]) -> np.ndarray:
-        return self.R.normal(0.0, np.sqrt(self.variance), size=shape).astype(np.float32)
+        noise = self.R.standard_normal(size=shape, dtype=np.float32)
+        noise *= np.float32(np.sqrt(self.variance))
+        return noise
 
     def apply(self, data: np.ndarray, params: np.ndarray) -> np.ndarray:
         if params.shape != data.shape:

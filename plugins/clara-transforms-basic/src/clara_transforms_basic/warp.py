@@ -3,7 +3,9 @@
 
 One draw per case moves image and label together; the image is interpolated
 linearly, the label by nearest neighbour; the output keeps the input's shape and
-the affine follows the map.
+the affine follows the map. The maps are lazy (:mod:`clara_transforms_basic.lazy`):
+after a crop, the rotated or zoomed crop is sampled from the whole volume, once for
+the crop and every spatial transform after it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from clara_core import RandomTransform, TransformContext
-from clara_transforms_basic.geometry import about_center, resample, rotation, spatial_shape
+from clara_transforms_basic.geometry import about_center, rotation, spatial_shape
+from clara_transforms_basic.lazy import move
 
 
 class _RandomWarp(RandomTransform):
@@ -40,13 +43,15 @@ class _RandomWarp(RandomTransform):
                 raise ValueError(f"{type(self).__name__}: field {field!r} has spatial shape "
                                  f"{spatial_shape(img)} but {self.image_field!r} has {shape}; "
                                  "image and label must be on the same grid.")
-            transform_ctx.set_image(field, resample(img, index_map, shape, order=order))
+            transform_ctx.set_image(field, move(img, index_map, shape, order))
         return transform_ctx
 
 
 class RandomZoom(_RandomWarp):
     """Zoom by a factor drawn per axis from ``[lower_limits, upper_limits]`` (> 1 magnifies),
-    keeping the shape: zooming in crops the centre, zooming out pads with zeros.
+    keeping the shape: zooming in crops the centre; zooming out takes in the tissue
+    around a crop (from the volume it was cropped from) and pads with zeros past the
+    volume's border.
 
     >>> from clara_core import MedicalImage
     >>> ctx = TransformContext()
