@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from clara_core.cli.config_cmd import add_config_source_args, load_and_build
+from clara_core.workflow.cluster import CLUSTER_MODES, choose_source
 
 
 def add_parser(sub: Any) -> None:
@@ -19,16 +20,23 @@ def add_parser(sub: Any) -> None:
                    help="continue the run in MMAR_CKPT_DIR from its last checkpoint")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (it is shown only on a terminal anyway)")
+    p.add_argument("--cluster", choices=CLUSTER_MODES, default="auto",
+                   help="train with the other workers of a cluster named by TF_CONFIG "
+                        "(Kubeflow TFJob) or by SLURM (srun); auto (default) uses whichever "
+                        "names more than one task, none trains alone")
     p.set_defaults(func=run_train)
 
 
 def run_train(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    choose_source(args.cluster, os.environ)  # a malformed TF_CONFIG stops us here
     built = load_and_build(args)  # all config problems before TensorFlow is imported
+    from clara_core.workflow.cluster import resolve_cluster
     from clara_core.workflow.run_folder import RunFolder
     from clara_core.workflow.trainer import Trainer
 
-    result = Trainer(built, progress=False if args.no_progress else None).run(args.resume)
+    result = Trainer(built, progress=False if args.no_progress else None,
+                     cluster=resolve_cluster(args.cluster)).run(args.resume)
     done = len(result.losses)
     if result.interrupted:
         print(f"\nstopped after {done} complete epochs; checkpoint written to "

@@ -121,6 +121,25 @@ class DataPipeline(GraphComponent):
         default iterates :meth:`get_dataset`; engines with a faster path override it."""
         yield from self.get_dataset(epoch).as_numpy_iterator()
 
+    def set_shard(self, replicas: Sequence[int], num_replicas: int) -> bool:
+        """Train only the global replicas ``replicas`` of ``num_replicas`` (this
+        worker's, under a multi-device strategy). A pipeline that shards reads and
+        caches only those replicas' cases, returns True and yields per-replica batches
+        from :meth:`replica_feed`. The default returns False: the engine then splits
+        :meth:`get_dataset`'s global batches, and every worker reads all the data."""
+        return False
+
+    def get_shard_size(self) -> int:
+        """The cases this worker trains on: all of them unless :meth:`set_shard` split them."""
+        return self.get_dataset_size()
+
+    def replica_feed(self, epoch: int) -> Iterator[list[tuple[Any, Any]]]:
+        """After :meth:`set_shard` returned True: one list per step with a ``(images,
+        labels)`` batch of ``output_batch_size / num_replicas`` samples for each of this
+        worker's replicas, in :meth:`set_shard`'s order; every worker yields the same
+        number of steps."""
+        raise NotImplementedError(f"Class {type(self).__name__} does not shard.")
+
     def cases(self) -> Iterator[TransformContext]:
         """Each case through the transform chain, whole (validation infers on these)."""
         raise NotImplementedError(

@@ -39,6 +39,8 @@ from clara_core.data.chain import (
     unbatch_samples,
 )
 from clara_core.data.prefetch import ordered_map, prefetched
+from clara_core.data.shard import Shard
+from clara_core.errors import ClaraError
 from clara_core.image.medical_image import MedicalImage
 from clara_core.image.transform_ctx import TransformContext
 
@@ -105,6 +107,8 @@ class ImagePipeline(DataPipeline):
         self._loader: threading.Thread | None = None
         self.bad_cases: dict[int, str] = {}
         self._channels: tuple[int, str] | None = None
+        self._shard: Shard | None = None
+        self._samples_per_case: int | None = None
 
     # -- set up by the engine ------------------------------------------------------
 
@@ -214,10 +218,15 @@ class ImagePipeline(DataPipeline):
         with ThreadPoolExecutor(self.num_workers) as pool:
             list(pool.map(self._prefix, range(len(self.items()))))
 
-    def epoch_cases(self, epoch: int) -> list[int]:
-        """The cases ``epoch`` trains on: all, or the smart cache's window."""
+    def _window(self, epoch: int) -> list[int]:
+        """The cases of ``epoch`` on all replicas: all, or the smart cache's window."""
         return smart_window(epoch, len(self.items()), self.num_cache_objects,
                             self.replace_percent)
+
+    def epoch_cases(self, epoch: int) -> list[int]:
+        """The cases ``epoch`` trains on here: the window, less other workers' shares."""
+        window = self._window(epoch)
+        return window if self._shard is None else [i for i in window if self._shard.owns(i)]
 
     def _smart_cache_turn(self, epoch: int) -> None:
         """Evict what neither this epoch nor the next uses, and load the next epoch's
@@ -313,8 +322,11 @@ class ImagePipeline(DataPipeline):
             for samples in ordered_map(pool, lambda i: self.case_samples(epoch, i), order,
                                        window=2 * self.num_workers):
                 for s in samples:
-                    yield {k: self._format(v, k == self.image_field or v.ndim > 1)
-                           for k, v in s.items()}
+                    yield self._formatted(s)
+
+    def _formatted(self, sample: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {k: self._format(v, k == self.image_field or v.ndim > 1)
+                for k, v in sample.items()}
 
     def _format(self, data: np.ndarray, spatial: bool = True) -> np.ndarray:
         """The sample in the output layout, as a view where possible: stacking the
@@ -325,15 +337,12 @@ class ImagePipeline(DataPipeline):
 
     def batches(self, epoch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Stacked (image, label) batches; a last smaller batch is dropped."""
-        images: list[np.ndarray] = []
-        labels: list[np.ndarray] = []
+        batch: list[dict[str, np.ndarray]] = []
         for s in self.samples(epoch):
-            images.append(s[self.image_field])
-            labels.append(s[self.label_field])
-            if len(images) == self.output_batch_size:
-                batch = np.stack(images), np.stack(labels)  # contiguous float32 batches
-                yield self._batch_transformed(*batch) if self._batch_transforms else batch
-                images, labels = [], []
+            batch.append(s)
+            if len(batch) == self.output_batch_size:
+                yield self._stacked(batch)
+                batch = []
 
     def _batch_transformed(self, images: np.ndarray,
                            labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -350,6 +359,74 @@ class ImagePipeline(DataPipeline):
         label = ctx[self.label_field]
         return (ctx.get_image(self.image_field).get_data(),
                 label.get_data() if isinstance(label, MedicalImage) else np.asarray(label))
+
+    def _stacked(self, samples: list[dict[str, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        batch = (np.stack([s[self.image_field] for s in samples]),  # the one copy
+                 np.stack([s[self.label_field] for s in samples]))
+        return self._batch_transformed(*batch) if self._batch_transforms else batch
+
+    # -- several replicas ------------------------------------------------------------
+
+    def set_shard(self, replicas: Sequence[int], num_replicas: int) -> bool:
+        """Train replicas ``replicas`` of ``num_replicas``: see :mod:`clara_core.data.shard`."""
+        shard = Shard(tuple(int(r) for r in replicas), int(num_replicas))
+        shard.per_replica_batch(self.output_batch_size)  # refuse an uneven split now
+        self._shard = shard
+        self._cached, self._property, self._samples_per_case = {}, None, None
+        return True
+
+    def get_shard_size(self) -> int:
+        return len(self.epoch_cases(0))
+
+    def samples_per_case(self) -> int:
+        """Training samples one case gives (``num_samples`` of a batching crop, else 1)."""
+        if self._samples_per_case is None:
+            first = next((i for i in self.epoch_cases(0) if self.case_samples(0, i)), None)
+            if first is None:
+                raise ClaraError("No training case gives a sample: every case was skipped "
+                                 "as bad (see the warnings above).")
+            self._samples_per_case = len(self.case_samples(0, first))
+        return self._samples_per_case
+
+    def replica_feed(self, epoch: int) -> Iterator[list[tuple[np.ndarray, np.ndarray]]]:
+        shard = self._shard
+        if shard is None:
+            raise ClaraError(f"{type(self).__name__}.replica_feed needs set_shard first.")
+        self._smart_cache_turn(epoch)
+        window = self._window(epoch)
+        size = shard.per_replica_batch(self.output_batch_size)
+        steps = shard.steps(window, self.samples_per_case(), self.output_batch_size)
+        if steps == 0:
+            raise ClaraError(f"{len(window)} training case(s) cannot give each of "
+                             f"{shard.num_replicas} replicas a batch of {size}: add cases, "
+                             "or train on fewer devices or workers.")
+        streams = [self._cycled_samples(epoch, shard.order(window, g, self._seed, epoch,
+                                                           self.shuffle))
+                   for g in shard.replicas]
+
+        def steps_of_epoch() -> Iterator[list[tuple[np.ndarray, np.ndarray]]]:
+            for _ in range(steps):
+                yield [self._stacked([next(stream) for _ in range(size)]) for stream in streams]
+
+        return prefetched(steps_of_epoch(), self.prefetch_size)
+
+    def _cycled_samples(self, epoch: int, order: list[int]) -> Iterator[dict[str, np.ndarray]]:
+        """The samples of ``order``'s cases, starting over at the end (a replica whose
+        bad cases were skipped repeats its others rather than run short)."""
+        def cases() -> Iterator[int]:
+            while True:
+                yield from order
+
+        empty = 0
+        with ThreadPoolExecutor(self.num_workers) as pool:
+            for samples in ordered_map(pool, lambda i: self.case_samples(epoch, i), cases(),
+                                       window=2 * self.num_workers):
+                empty = 0 if samples else empty + 1
+                if empty >= len(order):
+                    raise ClaraError(f"Every training case of this replica ({order}) was "
+                                     "skipped as bad; fix them (see the warnings above).")
+                for s in samples:
+                    yield self._formatted(s)
 
     def feed(self, epoch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """The batches of ``epoch``, prepared ``prefetch_size`` batches ahead in a

@@ -34,6 +34,12 @@ class StopRequest:
         self.log(f"\n{name}: stopping after this step and writing a checkpoint "
                  "(a second signal stops at once, without one)")
 
+    def stop_for_peer(self) -> None:
+        """Another worker of the job was asked to stop: stop here too, as for SIGTERM."""
+        self.requested, self.signal = True, signal.SIGTERM
+        self.log("\nanother worker was asked to stop: stopping after this step and writing "
+                 "a checkpoint")
+
     @contextlib.contextmanager
     def catching(self) -> Iterator[None]:
         """Handle SIGINT and SIGTERM inside the block (signals reach only the main thread)."""

@@ -1,13 +1,11 @@
-"""What a train config's settings choose about TensorFlow: seeds, determinism, the
-``tf.distribute`` strategy and the mixed-precision type.
+"""What a train config's settings choose about TensorFlow: seeds, determinism and the
+mixed-precision type (the strategy: :mod:`clara_core.workflow.placement`).
 
 Value rules live in :mod:`clara_core.config.settings` (checked by ``clara config
 check``); what is left here depends on the machine (is there a GPU?).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from clara_core.config.settings import TrainSettings
 from clara_core.errors import ClaraError
@@ -41,18 +39,12 @@ def seed_everything(settings: TrainSettings) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def make_strategy(settings: TrainSettings) -> Any:
-    """``MirroredStrategy`` over the visible GPUs with ``multi_gpu``, else the default."""
-    import tensorflow as tf
-
-    return tf.distribute.MirroredStrategy() if settings.multi_gpu \
-        else tf.distribute.get_strategy()
-
-
 def has_gpu() -> bool:
+    """Whether TensorFlow sees a GPU (asked without starting TensorFlow's runtime, which
+    a multi-worker strategy must configure first)."""
     import tensorflow as tf
 
-    return bool(tf.config.list_logical_devices("GPU"))
+    return bool(tf.config.list_physical_devices("GPU"))
 
 
-__all__ = ["amp_dtype", "has_gpu", "make_strategy", "seed_everything"]
+__all__ = ["amp_dtype", "has_gpu", "seed_everything"]

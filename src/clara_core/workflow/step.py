@@ -12,8 +12,10 @@ from clara_core.components.model import main_output
 
 def make_train_step(strategy: Any, model: Any, loss_component: Any, optimizer: Any,
                     model_component: Any, aux_ops: Sequence[Any],
-                    ctx: BuildContext) -> Callable[[Any, Any], Any]:
-    """A ``tf.function`` ``(images, labels) -> (mean loss, {aux tag: mean value})``."""
+                    ctx: BuildContext) -> Callable[[Any, Any, Any], Any]:
+    """A ``tf.function`` ``(images, labels, stop) -> (mean loss, {aux tag: mean value},
+    stops)``: ``stop`` (1.0 where this process was asked to stop) is summed over every
+    replica of every worker, so all of them stop at the same step."""
     import keras
     import tensorflow as tf
 
@@ -32,7 +34,7 @@ def make_train_step(strategy: Any, model: Any, loss_component: Any, optimizer: A
                           for w, o in zip(weights, outputs, strict=True)])
         return total / sum(weights)
 
-    def step(images: Any, labels: Any) -> Any:
+    def step(images: Any, labels: Any, stop: Any) -> Any:
         with tf.GradientTape() as tape:
             outputs = model(images, training=True)
             loss = supervised_loss(outputs, labels)
@@ -49,12 +51,16 @@ def make_train_step(strategy: Any, model: Any, loss_component: Any, optimizer: A
         step_ctx[BuildContext.KEY_LABEL_INPUT] = labels
         step_ctx[BuildContext.KEY_LOSS_VALUE] = loss
         aux = {op.tag: tf.cast(op.get_value(step_ctx), tf.float32) for op in aux_ops}
-        return loss, aux
+        stops = tf.distribute.get_replica_context().all_reduce(  # on this replica's device
+            tf.distribute.ReduceOp.SUM, tf.identity(stop))
+        return loss, aux, stops
 
     @tf.function  # type: ignore[untyped-decorator]
-    def distributed_step(images: Any, labels: Any) -> Any:
-        per_replica = strategy.run(step, args=(images, labels))
-        return strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None)
+    def distributed_step(images: Any, labels: Any, stop: Any) -> Any:
+        per_replica = strategy.run(step, args=(images, labels, stop))
+        # leaf by leaf: MultiWorkerMirroredStrategy does not reduce nested structures
+        return tf.nest.map_structure(
+            lambda v: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None), per_replica)
 
     return distributed_step  # type: ignore[no-any-return]
 

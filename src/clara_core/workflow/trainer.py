@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,13 +35,15 @@ from clara_core.errors import ClaraError
 from clara_core.workflow.case_loop import CaseLoop, aux_op_values
 from clara_core.workflow.checkpointer import Checkpointer
 from clara_core.workflow.checkpoints import load_pretrained
+from clara_core.workflow.cluster import Cluster
 from clara_core.workflow.compute_layout import build_model_outputs
 from clara_core.workflow.interrupt import StopRequest
 from clara_core.workflow.metrics_log import MetricsLog, format_record
+from clara_core.workflow.placement import Placement
 from clara_core.workflow.progress import TrainProgress
 from clara_core.workflow.report import SliceExample
 from clara_core.workflow.run_folder import RunFolder
-from clara_core.workflow.runtime import amp_dtype, has_gpu, make_strategy, seed_everything
+from clara_core.workflow.runtime import amp_dtype, has_gpu, seed_everything
 from clara_core.workflow.state import load_resume_point
 from clara_core.workflow.step import make_train_step
 
@@ -78,13 +82,14 @@ class Trainer:
     """Runs ``train`` of a built config under a ``tf.distribute`` strategy."""
 
     def __init__(self, built: BuiltConfig, log: Any = print, strategy: Any = None,
-                 progress: bool | None = None) -> None:
+                 progress: bool | None = None, cluster: Cluster | None = None) -> None:
         if not isinstance(built.settings, TrainSettings):
             raise ClaraError(f"{built.loaded.config_path} is a validation config; train a "
                              "train config (with a train section), or run clara validate.")
         self.built, self.settings, self.log = built, built.settings, log
-        self.strategy, self.progress = strategy, progress
+        self.strategy, self.progress, self.cluster = strategy, progress, cluster
         self.folder = RunFolder.of_mmar(built.loaded.mmar_root, built.loaded.env)
+        self.out = self.folder  # where this process writes (a temporary one off the chief)
         self.ctx = BuildContext()
         self.state = RunState(self.settings.epochs, log=log)
         self.example: SliceExample | None = None
@@ -95,9 +100,9 @@ class Trainer:
     def build(self) -> None:
         for notice in self.built.notices:
             self.log(notice)
-        seed_everything(self.settings)
         gpu = has_gpu()
-        self._choose_strategy(gpu)
+        self._choose_strategy(gpu)  # first: a multi-worker strategy configures TensorFlow
+        seed_everything(self.settings)
         self._wire_pipelines()
         self._build_model_and_optimizer(gpu)
         self._take_run_components()
@@ -106,11 +111,10 @@ class Trainer:
                                           self.ctx)
 
     def _choose_strategy(self, gpu: bool) -> None:
-        if self.strategy is None:
-            self.strategy = make_strategy(self.settings)
+        self.placement = Placement.create(self.settings, self.cluster, gpu, self.strategy)
+        self.strategy = self.placement.strategy
         self.ctx[BuildContext.KEY_STRATEGY] = self.strategy
-        self.log(f"strategy: {type(self.strategy).__name__} over "
-                 f"{self.strategy.num_replicas_in_sync} replica(s); GPUs visible: {int(gpu)}")
+        self.log(self.placement.describe(gpu))
 
     def _set_up(self, pipeline: DataPipeline, transforms: list[Any]) -> None:
         pipeline.set_root(self.built.loaded.mmar_root)
@@ -126,6 +130,12 @@ class Trainer:
         self.train_pipeline: DataPipeline = train["image_pipeline"]
         self._set_up(self.train_pipeline, train.get("pre_transforms", []))
         self.train_pipeline.set_batch_transforms(train.get("batch_transforms", []))
+        replicas = self.placement.num_replicas
+        self.sharded = replicas > 1 and self.train_pipeline.set_shard(
+            self.placement.local_replicas, replicas)
+        if replicas > 1 and not self.sharded:
+            self.log(f"{type(self.train_pipeline).__name__} does not shard its cases, so "
+                     "every worker reads all of them; the engine splits its global batches")
         self.train_pipeline.build(self.ctx)
         self.ctx[BuildContext.KEY_TRAIN_DATA_PIPELINE] = self.train_pipeline
         validate = self.built.sections.get("validate", {})
@@ -176,7 +186,7 @@ class Trainer:
             self.optimizer.build(self.model.trainable_variables)
             self.ctx[BuildContext.KEY_OPTIMIZER] = self.optimizer
         keras.mixed_precision.set_global_policy("float32")  # the policy applies at build
-        self.checkpoints = Checkpointer(self.folder, self.model, self.optimizer)
+        self.checkpoints = Checkpointer(self.out, self.model, self.optimizer)
 
     def _take_run_components(self) -> None:
         """The components the run loop uses: lr policy, training metrics, handlers,
@@ -195,8 +205,10 @@ class Trainer:
         prop = self.ctx.must_get(BuildContext.KEY_DATA_PROP)
         self.inferer = validate.get("inferer") or TFScanWindowInferer(
             roi_size=list(prop.crop_shape))
+        share = f" (this worker trains on {self.train_pipeline.get_shard_size()})" \
+            if self.sharded and self.cluster is not None else ""
         self.log(f"model: {self.model.count_params():,} parameters; data: "
-                 f"{self.train_pipeline.get_dataset_size()} training cases")
+                 f"{self.train_pipeline.get_dataset_size()} training cases{share}")
 
     # -- validation ----------------------------------------------------------------------
 
@@ -219,6 +231,8 @@ class Trainer:
 
     def _report_dir(self, metric: Any) -> str | None:
         """The metric's ``report_path``, else ``MMAR_EVAL_OUTPUT_PATH``; relative to the MMAR."""
+        if self.out is not self.folder:  # not the chief: its reports would be copies
+            return None
         path = metric.get_report_path() or self.built.loaded.env.get("MMAR_EVAL_OUTPUT_PATH")
         return self.built.loaded.path_in_mmar(str(path)) if path else None
 
@@ -231,18 +245,25 @@ class Trainer:
 
     def run(self, resume: bool = False) -> TrainResult:
         """Train from the start, from the resume point (``resume``) or from ``MMAR_CKPT``;
-        one run at a time per run folder."""
-        with self.folder.locked():
-            return self._run(resume)
+        one run at a time per run folder (only the chief of a cluster writes into it)."""
+        chief = self.cluster is None or self.cluster.is_chief
+        if not chief:
+            self.out = RunFolder(tempfile.mkdtemp(prefix="clara-worker-"))
+        try:
+            with self.out.locked():
+                return self._run(resume)
+        finally:
+            if not chief:
+                shutil.rmtree(self.out.path, ignore_errors=True)
 
     def _run(self, resume: bool) -> TrainResult:
-        removed = self.folder.remove_temporaries()
+        removed = self.out.remove_temporaries()
         if removed:
             self.log(f"removed {len(removed)} unfinished file(s) of an interrupted write")
         self.build()
         self._starting_state(resume)
         start_epoch, t0 = self.state.epochs_done, time.perf_counter()
-        log = MetricsLog(self.folder)
+        log = MetricsLog(self.out)
         notice = log.start(self.state.losses, resume)
         if notice:
             self.log(notice)
@@ -250,17 +271,31 @@ class Trainer:
                                                  self.progress) as bar:
             self.state.log = bar.log
             self._emit("started")
-            interrupted = self._train_epochs(log, bar, t0)
+            interrupted = self._train_epochs_of_worker(log, bar, t0)
             self.state.seconds = time.perf_counter() - t0
             self._emit("completed")
         picture = None if interrupted else self.checkpoints.final(
             log.records, self.example, self.state.key_metric)
+        if self.out is not self.folder:
+            picture = None  # a worker's copy, removed with its temporary folder
         self._report_bad_cases()
         s = self.state
         return TrainResult(self.settings.epochs, list(s.losses), dict(s.metrics),
                            s.best_key_metric, self.folder.path, time.perf_counter() - t0,
                            interrupted, start_epoch, picture,
                            self.interrupt.exit_code if interrupted else 0)
+
+    def _train_epochs_of_worker(self, log: MetricsLog, bar: TrainProgress, t0: float) -> bool:
+        """:meth:`_train_epochs`; in a cluster, a failed collective (a worker died or
+        stopped answering) ends the run with a message naming the worker."""
+        if self.cluster is None:
+            return self._train_epochs(log, bar, t0)
+        import tensorflow as tf
+
+        try:
+            return self._train_epochs(log, bar, t0)
+        except tf.errors.OpError as exc:
+            raise self.placement.peer_failure(exc) from exc
 
     def _train_epochs(self, log: MetricsLog, bar: TrainProgress, t0: float) -> bool:
         """The epoch loop; True when Ctrl-C interrupted it before the last epoch."""
@@ -285,8 +320,8 @@ class Trainer:
             if state.stop:
                 bar.log(f"a handler stopped training after epoch {epoch + 1}")
                 return False
-            if self.interrupt.requested:
-                return epoch + 1 < self.settings.epochs
+            if self.interrupt.requested and self.cluster is None:  # a cluster stops at a
+                return epoch + 1 < self.settings.epochs  # step, where all workers agree
         return False
 
     def _emit(self, event: str) -> None:
@@ -326,6 +361,9 @@ class Trainer:
             # one device: NumPy batches straight into the compiled step (tf.data's
             # generator bridge halved the crops/s, benchmarks/pipeline_vs_monai.py)
             return itertools.islice(self.train_pipeline.feed(epoch), step, None)
+        if dataset is None and self.sharded:  # each replica its own cases, same steps
+            feed = itertools.islice(self.train_pipeline.replica_feed(epoch), step, None)
+            return (self.placement.distribute(per_replica) for per_replica in feed)
         if dataset is None:
             dataset = self.train_pipeline.get_dataset(epoch)
         if step:
@@ -348,31 +386,57 @@ class Trainer:
         state.learning_rate = lr
         bar.start_epoch(epoch)
         t0 = time.perf_counter()
-        aux_values: dict[str, list[float]] = {op.tag: [] for op in self.aux_ops}
+        self._aux_values: dict[str, list[float]] = {op.tag: [] for op in self.aux_ops}
+        # A step's loss is read back after the next step is dispatched, so the host never
+        # waits on the device between steps; the NaN check and the stop still fall at
+        # the step they concern.
+        pending = None
         for images, labels in self._batches(epoch, dataset):
-            loss_tensor, aux = self.train_step(images, labels)
-            loss = float(loss_tensor)
-            for tag, value in aux.items():
-                aux_values[tag].append(float(value))
-            if not math.isfinite(loss):
-                raise ClaraError(
-                    f"Loss became {loss} at epoch {epoch + 1}, step {state.step + 1}; stopping. "
-                    f"The last good checkpoint is in {self.folder.path} (resume point of "
-                    f"epoch {state.epochs_done}). Lower learning_rate, or check the data for "
-                    "NaN in images or labels outside the class range.")
-            state.step += 1
-            state.step_losses.append(loss)
-            state.loss = loss
-            self._emit("iteration_completed")
-            bar.step(loss, self.train_pipeline.get_batch_size())
-            if self.interrupt.requested:
+            done = self.train_step(images, labels, self._stop_flag())
+            if pending is not None and self._settle(epoch, pending, bar):
+                self._settle(epoch, done, bar)  # dispatched already: count it, then stop
                 self.checkpoints.resume_point(state)
                 return None
+            pending = done
+        if pending is not None and self._settle(epoch, pending, bar):
+            self.checkpoints.resume_point(state)
+            return None
         bar.end_epoch()
         record = {"epoch": epoch + 1, "loss": float(np.mean(state.step_losses)), "lr": lr,
                   "steps": len(state.step_losses), "seconds": round(time.perf_counter() - t0, 2)}
-        record.update({tag: float(np.mean(v)) for tag, v in aux_values.items() if v})
+        record.update({tag: float(np.mean(v)) for tag, v in self._aux_values.items() if v})
         return record
+
+    def _stop_flag(self) -> Any:
+        """1 once this process was asked to stop: the step sums it over every worker."""
+        import tensorflow as tf
+
+        return tf.constant(1.0 if self.interrupt.requested else 0.0)
+
+    def _settle(self, epoch: int, done: tuple[Any, Any, Any], bar: TrainProgress) -> bool:
+        """Read back a dispatched step: record its loss, stop on NaN; True when this
+        step carried a stop request of any worker (all of them see it at this step)."""
+        state = self.state
+        loss_tensor, aux, stops = done
+        loss = float(loss_tensor)
+        for tag, value in aux.items():
+            self._aux_values[tag].append(float(value))
+        if not math.isfinite(loss):
+            raise ClaraError(
+                f"Loss became {loss} at epoch {epoch + 1}, step {state.step + 1}; stopping. "
+                f"The last good checkpoint is in {self.folder.path} (resume point of "
+                f"epoch {state.epochs_done}). Lower learning_rate, or check the data for "
+                "NaN in images or labels outside the class range.")
+        state.step += 1
+        state.step_losses.append(loss)
+        state.loss = loss
+        self._emit("iteration_completed")
+        bar.step(loss, self.train_pipeline.get_batch_size())
+        if float(stops) == 0:  # every worker decides on the summed flag, at one step
+            return False
+        if not self.interrupt.requested:
+            self.interrupt.stop_for_peer()
+        return True
 
     def _track_best(self) -> None:
         """After a validation: feed the lr policy and keep the best weights."""
