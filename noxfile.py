@@ -67,7 +67,9 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
-    """Run every benchmark; each prints one JSON line (MONAI is a baseline of metrics.py)."""
-    install_clara(session, "torch==2.13.0", "monai>=1.4", "scipy")
+    """Run every benchmark; each prints one JSON line (MONAI is a baseline of metrics.py;
+    gpu_check.py trains the brain example, prepared here)."""
+    install_clara(session, "torch==2.13.0", "monai>=1.4", "scipy", "nilearn>=0.10")
+    session.run("python", str(EXAMPLE / "prepare.py"))
     for script in sorted((ROOT / "benchmarks").glob("*.py")):
         session.run("python", str(script), *session.posargs)
