@@ -15,6 +15,7 @@ from clara_transforms_basic.warp import RandomRotate3D, RandomZoom
 from train_mmar import make_case
 
 from clara_core.data.segmentation import SegmentationImagePipeline
+from clara_core.errors import ClaraError
 
 
 def pipeline(folder, workers, seed=5, heavy=False):
@@ -263,3 +264,36 @@ def test_label_values_are_checked_against_the_class_count():
         check_label_values(case([0, 3]), "label", 3)
     with pytest.raises(CaseError, match="non-integer values such as"):
         check_label_values(case([0, 0.5]), "label", None)
+
+
+def test_a_shard_caches_only_its_cases_and_every_replica_gets_equal_steps(tmp_path):
+    folder = data(tmp_path, cases=5)
+    steps = {}
+    for replica in (0, 1):
+        p = pipeline(folder, 2)
+        assert p.set_shard([replica], 2)
+        epoch = list(p.replica_feed(1))
+        steps[replica] = len(epoch)
+        assert sorted(p._cached) == [i for i in range(5) if i % 2 == replica]
+        assert all(len(per) == 1 and per[0][0].shape == (1, 1, 8, 8, 8) for per in epoch)
+    # replica 0 owns 3 cases, replica 1 owns 2: both take 2 cases x 3 crops / 1 per step
+    assert steps == {0: 6, 1: 6}
+    both = pipeline(folder, 2)
+    both.set_shard([0, 1], 2)
+    together = list(both.replica_feed(1))
+    alone = {r: list(pipeline_shard(folder, r).replica_feed(1)) for r in (0, 1)}
+    for step, per in enumerate(together):  # one worker x 2 replicas == 2 workers x 1
+        for k in (0, 1):
+            np.testing.assert_array_equal(per[k][0], alone[k][step][0][0])
+
+
+def pipeline_shard(folder, replica):
+    p = pipeline(folder, 1)
+    p.set_shard([replica], 2)
+    return p
+
+
+def test_a_global_batch_that_does_not_split_over_the_replicas_is_refused(tmp_path):
+    p = pipeline(data(tmp_path, cases=2), 1)
+    with pytest.raises(ClaraError, match="output_batch_size 2 does not split over 3 replicas"):
+        p.set_shard([0], 3)
