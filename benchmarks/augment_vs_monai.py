@@ -37,37 +37,22 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pipeline_vs_monai import BATCH, CASES, CROP, SAMPLES, SHAPE, make_cases  # noqa: E402
+from pipeline_vs_monai import clara_pipeline as light_chain  # noqa: E402
 
 ANGLE, ZOOM = 15.0, (0.9, 1.1)
 VARIANTS = {"clara_2_threads": 2, "clara_1_thread": 1, "monai": 0}
 
 
 def clara_pipeline(folder: str, workers: int) -> Any:
-    from clara_transforms_basic.channels import ConvertToChannelsFirst
-    from clara_transforms_basic.crop import CropByPosNegRatio
     from clara_transforms_basic.flip import RandomSpatialFlip
-    from clara_transforms_basic.intensity import AddGaussianNoise, ScaleIntensityRange
-    from clara_transforms_basic.loaders.nifti import LoadNifti
+    from clara_transforms_basic.intensity import AddGaussianNoise
     from clara_transforms_basic.warp import RandomRotate3D, RandomZoom
 
-    from clara_core.data.segmentation import SegmentationImagePipeline
-
-    pipeline = SegmentationImagePipeline("dataset.json", output_batch_size=BATCH,
-                                         num_workers=workers, prefetch_size=2,
-                                         batched_by_transforms=True)
-    pipeline.set_root(folder)
-    pipeline.set_seed(0)
-    pipeline.set_transforms([
-        LoadNifti(fields=["image", "label"]),
-        ConvertToChannelsFirst(fields=["image", "label"]),
-        ScaleIntensityRange("image", a_min=-1000, a_max=1000, b_min=0.0, b_max=1.0, clip=True),
-        CropByPosNegRatio(size=[CROP] * 3, pos=1, neg=1, num_samples=SAMPLES),
+    return light_chain(folder, workers, augment=[
         RandomRotate3D(angle=ANGLE, probability=1.0),
         RandomZoom(lower_limits=ZOOM[0], upper_limits=ZOOM[1], probability=1.0),
         RandomSpatialFlip(["image", "label"], probability=0.5, axes=[0]),
-        AddGaussianNoise("image", probability=0.5, variance=0.01),
-    ])
-    return pipeline
+        AddGaussianNoise("image", probability=0.5, variance=0.01)])
 
 
 def run_clara(folder: str, workers: int, epochs: int) -> dict[str, float]:

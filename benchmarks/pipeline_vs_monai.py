@@ -68,9 +68,12 @@ def make_cases(folder: str) -> list[dict[str, str]]:
     return items
 
 
-def clara_pipeline(folder: str, workers: int, prefetch: int = 2) -> Any:
-    """The benchmark's chain in a SegmentationImagePipeline (also used by
-    workers_threads_vs_processes.py)."""
+def clara_pipeline(folder: str, workers: int, prefetch: int = 2,
+                   augment: list[Any] | None = None) -> Any:
+    """The benchmark's chain in a SegmentationImagePipeline: load, channels first,
+    window, crops by pos/neg ratio, then ``augment`` (default: this benchmark's flip
+    and intensity shift; also used by workers_threads_vs_processes.py and
+    augment_vs_monai.py)."""
     from clara_transforms_basic.channels import ConvertToChannelsFirst
     from clara_transforms_basic.crop import CropByPosNegRatio
     from clara_transforms_basic.flip import RandomSpatialFlip
@@ -84,13 +87,15 @@ def clara_pipeline(folder: str, workers: int, prefetch: int = 2) -> Any:
                                          batched_by_transforms=True)
     pipeline.set_root(folder)
     pipeline.set_seed(0)
+    if augment is None:
+        augment = [RandomSpatialFlip(["image", "label"], probability=0.5, axes=[0]),
+                   RandomShiftIntensity(["image"], offset=0.1, probability=0.5)]
     pipeline.set_transforms([
         LoadNifti(fields=["image", "label"]),
         ConvertToChannelsFirst(fields=["image", "label"]),
         ScaleIntensityRange("image", a_min=-1000, a_max=1000, b_min=0.0, b_max=1.0, clip=True),
         CropByPosNegRatio(size=[CROP] * 3, pos=1, neg=1, num_samples=SAMPLES),
-        RandomSpatialFlip(["image", "label"], probability=0.5, axes=[0]),
-        RandomShiftIntensity(["image"], offset=0.1, probability=0.5),
+        *augment,
     ])
     return pipeline
 

@@ -84,7 +84,11 @@ def _copy_integral(src: np.ndarray, layout: list[tuple[int, int, int]], out: np.
 
 @cache
 def _kernels() -> dict[tuple[int, int], Any]:
-    """The compiled kernels by (spatial axes, order); compiled on first use, cached on disk."""
+    """The compiled kernels by (spatial axes, order); compiled on first use, cached on disk.
+
+    Each kernel computes its coordinates inline: the same lines in a shared
+    ``inline="always"`` helper measured 1.5 to 3 times slower (the loop-invariant
+    deformation test was no longer hoisted out of the voxel loop)."""
     from numba import njit
 
     jit = njit(nogil=True, cache=True, boundscheck=False)
