@@ -136,3 +136,49 @@ def _core_components():
 from clara_core.testing import conformance_tests  # noqa: E402
 
 test_core_sdk_components_conform = conformance_tests(_core_components())
+
+
+PERFORMANCE_TRAIN = {  # the vocabulary of the SDK's Performance notebook configs
+    "loss": {"name": "Dice"},
+    "optimizer": {"name": "Adam"},
+    "model": {"name": "Unet", "args": {"num_classes": 2, "nf_enc": "8,16", "nf_dec": "16,8,8",
+                                       "use_group_norm": False, "use_batch_norm": True}},
+    "pre_transforms": [
+        {"name": "LoadNifti", "args": {"fields": ["image", "label"]}},
+        {"name": "ConvertToChannelsFirst", "args": {"fields": ["image", "label"]}},
+        {"name": "FastCropByPosNegRatio",
+         "args": {"size": [16, 16, 16], "fields": "image", "label_field": "label", "pos": 1,
+                  "neg": 1, "batch_size": 3, "batches_to_gen_at_once": 48}},
+        {"name": "ScaleIntensityOscillation", "args": {"fields": "image", "magnitude": 0.1}}],
+    "batch_transforms": [{"name": "MergeBatchDims", "args": {"fields": ["image", "label"]}}],
+    "image_pipeline": {"name": "SegmentationImagePipelineWithCache", "args": {
+        "data_list_file_path": "{DATASET_JSON}", "data_file_base_dir": "{DATA_ROOT}",
+        "output_crop_size": [16, 16, 16], "output_batch_size": 2,
+        "batched_by_transforms": False, "num_cache_objects": 3, "replace_percent": 0}},
+}
+
+
+def test_performance_notebook_vocabulary_trains_with_one_notice(tmp_path):
+    root = make_train_mmar(tmp_path, epochs=1, train=PERFORMANCE_TRAIN)
+    check = run_clara("config", "check", "-m", str(root))
+    assert check.returncode == 0, check.stderr
+    notices = [line for line in (check.stdout + check.stderr).splitlines() if "notice:" in line]
+    assert len(notices) == 1 and "train.pre_transforms[2].args.batches_to_gen_at_once" in \
+        notices[0], notices
+    out = run_clara("train", "-m", str(root))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "batches_to_gen_at_once" in out.stdout  # the notice again at run start
+    assert len(records(root / "models")) >= 1
+
+
+def test_sdk_unet_norm_switches_and_crop_fields_keep_the_sdk_meaning():
+    from clara_models.unet import Unet
+    from clara_transforms_basic.crop import FastCropByPosNegRatio
+
+    assert Unet(2, use_batch_norm=True, use_group_norm=False).normalization == "batch"
+    assert Unet(2, use_batch_norm=False, use_group_norm=True).normalization == "group"
+    assert Unet(2, use_batch_norm=False, use_group_norm=False).normalization == "none"
+    assert Unet(2, normalization="instance").normalization == "instance"
+    crop = FastCropByPosNegRatio(size=[8, 8], fields=["t1", "t2"], label_field="seg")
+    assert crop.fields == ["t1", "t2", "seg"] and crop.label_field == "seg"
+    assert FastCropByPosNegRatio(size=[8, 8]).fields == ["image", "label"]

@@ -60,6 +60,11 @@ class Component:
     #: them inside it
     output_args: ClassVar[tuple[str, ...]] = ()
 
+    #: SDK arguments accepted so its configs run unchanged but without effect here,
+    #: each with why: ``clara config check`` and ``clara train`` print one notice line
+    #: naming the ones a config sets, so none is ignored silently
+    no_effect_args: ClassVar[Mapping[str, str]] = {}
+
     def __new__(cls, *args: Any, **kwargs: Any) -> Component:
         self = super().__new__(cls)
         signature = inspect.signature(cls.__init__)

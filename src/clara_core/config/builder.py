@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from clara_core.components.base import Component
 from clara_core.config.argcheck import check_args
 from clara_core.config.datalist import check_datalist
 from clara_core.config.jsonio import format_location
@@ -77,9 +78,10 @@ class ConfigBuilder:
         self.registry = registry
         self.check_data = check_data  # False: do not look for the datalists (clara infer)
         self.problems: list[Problem] = []
+        self.notices: list[str] = []
 
     def build(self, loaded: LoadedConfig) -> BuiltConfig:
-        self.problems = []
+        self.problems, self.notices = [], []
         cfg = loaded.config
         for key, why in OUT_OF_SCOPE.items():
             if key in cfg:
@@ -133,7 +135,7 @@ class ConfigBuilder:
         if self.problems:
             raise ConfigError(self.problems, loaded.config_path)
         notice = no_effect_notice(settings_cls, cfg)
-        built = BuiltConfig(loaded, settings, notices=[notice] if notice else [])
+        built = BuiltConfig(loaded, settings, notices=([notice] if notice else []) + self.notices)
         by_loc = {e.loc: e.instance for e in entries}
         for section, shape in shapes.items():
             built.sections[section] = {
@@ -297,6 +299,11 @@ class ConfigBuilder:
         if problems:
             self.problems.extend(problems)
             return None
+        unused = [k for k in args if k in cls.no_effect_args]
+        if unused:
+            self.notices.append("accepted for SDK compatibility, has no effect: " + "; ".join(
+                f"{format_location((*loc, 'args', k))} ({cls.no_effect_args[k]})"
+                for k in unused))
         args = self._resolve_outputs(cls, args, loc, loaded)
         if kind == "pipeline" and self.check_data and \
                 isinstance(args.get("data_list_file_path"), str):
@@ -349,7 +356,8 @@ class ConfigBuilder:
                               format_location((*loc, "args", "data_list_file_path")))
 
 
-def _import_base(kind: str) -> type:
+def _import_base(kind: str) -> type[Component]:
+    """The base class of ``kind`` (every kind's base is a :class:`Component`)."""
     module, _, name = KINDS[kind].base.partition(":")
     return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 

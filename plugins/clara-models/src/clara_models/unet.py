@@ -28,16 +28,24 @@ class Unet(Model):
     ``nf_dec`` entries are conv blocks at full resolution before the head. Input
     sizes must then be divisible by ``2**len(nf_enc)``.
 
+    The SDK's ``use_batch_norm`` / ``use_group_norm`` switches choose
+    ``normalization`` too: batch or group normalization, or none when both are false.
+
     >>> Unet(num_classes=2, nf_enc="32,64", nf_dec="64,32,16").get_config()["nf_dec"]
     '64,32,16'
+    >>> Unet(num_classes=2, use_group_norm=False, use_batch_norm=False).normalization
+    'none'
     """
 
     def __init__(self, num_classes: int, filters: int = 16, depth: int = 3,
                  normalization: str = "batch", final_activation: str = "softmax",
                  data_format: str = "channels_first", dropout: float = 0.0,
                  residual: bool = False, nf_enc: str | list[int] | None = None,
-                 nf_dec: str | list[int] | None = None) -> None:
+                 nf_dec: str | list[int] | None = None, use_batch_norm: bool | None = None,
+                 use_group_norm: bool | None = None) -> None:
         Model.__init__(self)
+        normalization = _sdk_normalization(normalization, use_batch_norm, use_group_norm)
+        self.use_batch_norm, self.use_group_norm = use_batch_norm, use_group_norm
         self._enc, self._dec = _filters("nf_enc", nf_enc), _filters("nf_dec", nf_dec)
         if (nf_enc is None) != (nf_dec is None) or (
                 self._enc and len(self._dec) < len(self._enc)):
@@ -123,3 +131,15 @@ def _filters(name: str, value: str | list[int] | None) -> list[int]:
                          f'as a list or a comma-separated string such as "32,64,64,64", '
                          f"received {value!r}.")
     return out
+
+
+def _sdk_normalization(normalization: str, use_batch_norm: bool | None,
+                       use_group_norm: bool | None) -> str:
+    """``normalization`` as the SDK's two switches set it (when a config gives them)."""
+    if use_batch_norm is None and use_group_norm is None:
+        return normalization
+    if use_batch_norm and use_group_norm:
+        raise ValueError("Invalid values for arguments `use_batch_norm`/`use_group_norm` of "
+                         "Unet: choose one normalization (or set `normalization` to batch, "
+                         "instance, group or none); received true/true.")
+    return "batch" if use_batch_norm else "group" if use_group_norm else "none"

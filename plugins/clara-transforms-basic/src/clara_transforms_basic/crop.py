@@ -141,19 +141,29 @@ class FastCropByPosNegRatio(CropByPosNegRatio):
     """The SDK's fast variant of :class:`CropByPosNegRatio`; here both are the fast one
     (foreground indices kept per cached case, background drawn by rejection), so this
     name is kept for configs that use it, with the SDK's ``batch_size`` for the number
-    of crops per case.
+    of crops per case and its ``fields`` for the image field(s) cropped with
+    ``label_field``. ``batches_to_gen_at_once`` is accepted without effect: crops are
+    made per case, in the pipeline's worker threads, as training needs them.
 
-    >>> FastCropByPosNegRatio(size=[8, 8, 8], batch_size=4).num_samples
-    4
+    >>> t = FastCropByPosNegRatio(size=[8, 8, 8], fields="image", batch_size=4)
+    >>> t.num_samples, t.fields
+    (4, ['image', 'label'])
     """
+
+    no_effect_args = {"batches_to_gen_at_once": "crops are made per case, in the "
+                                                "pipeline's worker threads, as needed"}
 
     def __init__(self, size: Sequence[int], image_field: str = "image",
                  label_field: str = "label", pos: float = 1.0, neg: float = 1.0,
-                 batch_size: int = 1) -> None:
-        CropByPosNegRatio.__init__(self, size, image_field=image_field,
+                 batch_size: int = 1, fields: str | Sequence[str] | None = None,
+                 batches_to_gen_at_once: int = 1) -> None:
+        images = [fields] if isinstance(fields, str) else list(fields or [image_field])
+        CropByPosNegRatio.__init__(self, size, image_field=images[0],
                                    label_field=label_field, pos=pos, neg=neg,
-                                   num_samples=batch_size)
-        self.batch_size = batch_size
+                                   num_samples=batch_size,
+                                   fields=[*images, *([label_field] if label_field not in
+                                                      images else [])])
+        self.batch_size, self.batches_to_gen_at_once = batch_size, batches_to_gen_at_once
 
 
 class FastPosNegRatioCropROI(CropByPosNegRatio):
@@ -163,7 +173,8 @@ class FastPosNegRatioCropROI(CropByPosNegRatio):
     (``deform``: a smooth random displacement of up to ``deform_magnitude`` voxels),
     composed with the crop and sampled in one pass from the whole volume (linear for
     images, nearest for ``label_field``; the deformation moves the crop's own grid).
-    Without those options it is the plain crop. ``fast_crop`` is accepted for SDK configs: every crop here is the fast one.
+    Without those options it is the plain crop. ``fast_crop`` is accepted without
+    effect: every crop here is the fast one.
 
     >>> from clara_core import MedicalImage
     >>> lab = np.zeros((1, 24, 24, 24), "float32"); lab[0, 8:16, 8:16, 8:16] = 1
@@ -176,6 +187,8 @@ class FastPosNegRatioCropROI(CropByPosNegRatio):
     >>> out.get_image("image").get_data().shape, sorted(np.unique(out.get_image("label").get_data()))
     ((1, 8, 8, 8), [np.float32(0.0), np.float32(1.0)])
     """
+
+    no_effect_args = {"fast_crop": "every crop here is the fast one"}
 
     def __init__(self, size: Sequence[int], image_field: str = "image",
                  label_field: str = "label", pos: float = 1.0, neg: float = 1.0,
