@@ -35,6 +35,21 @@ def test_refs_share_the_instance_and_disabled_entries_are_dropped(tmp_path):
     assert built.get("validate", "pre_transforms") == train  # the same instances
 
 
+def test_an_entry_after_a_disabled_one_is_named_by_its_place_in_the_file(tmp_path):
+    case = json.loads(next(CORPUS_DIR.glob("01_*.json")).read_text())
+    cfg = case["config"]
+    cfg["train"]["loss"]["args"].pop("smoth")
+    cfg["train"]["pre_transforms"][0:0] = [
+        {"name": "RandomSpatialFlip", "disabled": True, "args": {"fields": "{UNDEFINED}"}}]
+    cfg["train"]["pre_transforms"][2]["args"]["a_maxx"] = 1
+    mmar = make_mmar(tmp_path, {"config": cfg, "env": {}})
+    loaded = load_config(str(mmar / "config" / "config_train.json"),
+                         str(mmar / "config" / "environment.json"), mmar_root=str(mmar))
+    with pytest.raises(ConfigError) as err:
+        build_config(loaded)
+    assert "train.pre_transforms[2].args.a_maxx" in str(err.value)
+
+
 def test_set_overrides_variables_and_nested_values(tmp_path):
     path, env = write(tmp_path, {"epochs": 5, "train": {"loss": {"name": "Dice", "args": {}}}},
                       {"DATA_ROOT": "/a"})

@@ -17,7 +17,7 @@ from clara_core.components.base import Component
 from clara_core.config.argcheck import check_args
 from clara_core.config.datalist import check_datalist
 from clara_core.config.jsonio import format_location
-from clara_core.config.loader import LoadedConfig
+from clara_core.config.loader import DISABLED, LoadedConfig
 from clara_core.config.sections import (
     ENTRY_KEYS,
     EVAL_SECTIONS,
@@ -171,6 +171,8 @@ class ConfigBuilder:
                     continue
                 locs: list[Loc] = []
                 for i, item in enumerate(value):
+                    if item == DISABLED:  # "disabled": true, dropped by the loader
+                        continue
                     if self._check_entry(item, (*loc, key, i), section.kind):
                         entries.append(_Entry((*loc, key, i), section.kind, item))
                         locs.append((*loc, key, i))

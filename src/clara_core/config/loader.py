@@ -79,12 +79,23 @@ def locate(
 
 
 def drop_disabled(value: Any) -> Any:
-    """Remove component entries with ``"disabled": true`` (list items, or section values)."""
+    """Remove component entries with ``"disabled": true``: a section's value goes; a list
+    item becomes ``{"disabled": true}``, which the builder skips, so the items after it
+    keep the index they have in the file (in messages and in ``--set`` paths).
+
+    >>> drop_disabled({"a": {"name": "X", "disabled": True}, "b": [{"name": "Y", "disabled": True},
+    ...                                                            {"name": "Z"}]})
+    {'b': [{'disabled': True}, {'name': 'Z'}]}
+    """
     if isinstance(value, list):
-        return [drop_disabled(v) for v in value if not _disabled(v)]
+        return [dict(DISABLED) if _disabled(v) else drop_disabled(v) for v in value]
     if isinstance(value, dict):
         return {k: drop_disabled(v) for k, v in value.items() if not _disabled(v)}
     return value
+
+
+#: what a disabled list item becomes (a new dict each time it is used: configs are mutable)
+DISABLED = {"disabled": True}
 
 
 def _disabled(value: Any) -> bool:
