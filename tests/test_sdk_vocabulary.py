@@ -182,3 +182,26 @@ def test_sdk_unet_norm_switches_and_crop_fields_keep_the_sdk_meaning():
     crop = FastCropByPosNegRatio(size=[8, 8], fields=["t1", "t2"], label_field="seg")
     assert crop.fields == ["t1", "t2", "seg"] and crop.label_field == "seg"
     assert FastCropByPosNegRatio(size=[8, 8]).fields == ["image", "label"]
+
+
+def test_sdk_segresnet_arguments_keep_the_sdk_meaning():
+    import keras
+    from clara_models.segresnet import SegResnet
+
+    from clara_core import BuildContext
+
+    net = SegResnet(2, init_filters=4, blocks_down="1,1,1", blocks_up="1,1",
+                    use_group_norm=False, dropout_prob=0.1, reg_weight=1e-4,
+                    data_format="channels_last")
+    assert (net.blocks_down, net.blocks_up, net.normalization, net.dropout) == (
+        [1, 1, 1], [1, 1], "batch", 0.1)
+    inputs = keras.Input((8, 8, 8, 1))
+    model = keras.Model(inputs, net.get_predictions(inputs, True, BuildContext()))
+    assert model.losses and float(sum(model.losses)) > 0  # the L2 penalty joins the loss
+    assert SegResnet(2, use_group_norm=True).normalization == "group"
+    try:
+        SegResnet(2, blocks_down="1,x")
+    except ValueError as exc:
+        assert 'comma-separated string such as "1,2,2,4"' in str(exc)
+    else:
+        raise AssertionError("a malformed blocks_down was accepted")

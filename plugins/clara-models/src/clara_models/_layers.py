@@ -6,6 +6,7 @@ exports as a SavedModel) without clara installed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from clara_core.arguments import DATA_FORMATS
@@ -17,7 +18,7 @@ ACTIVATIONS = ("softmax", "sigmoid", "linear")
 class Ops:
     """The Keras layer classes of one spatial dimensionality and data format."""
 
-    def __init__(self, dims: int, data_format: str, owner: str) -> None:
+    def __init__(self, dims: int, data_format: str, owner: str, l2: float = 0.0) -> None:
         from keras import layers
 
         if dims not in (2, 3):
@@ -33,9 +34,14 @@ class Ops:
         self.global_pool = layers.GlobalAveragePooling3D if dims == 3 \
             else layers.GlobalAveragePooling2D
         self.zero_pad = layers.ZeroPadding3D if dims == 3 else layers.ZeroPadding2D
+        self.l2 = l2  # weight of an L2 penalty on convolution kernels (0: none)
 
     def conv_layer(self, filters: int, kernel: Any = 3, strides: Any = 1, bias: bool = False,
                    **kw: Any) -> Any:
+        if self.l2:
+            from keras import regularizers
+
+            kw.setdefault("kernel_regularizer", regularizers.L2(self.l2))
         return self.conv(filters, kernel, strides=strides, padding="same",
                          data_format=self.fmt, use_bias=bias, **kw)
 
@@ -64,6 +70,27 @@ class Ops:
 
         x = self.conv(num_classes, 1, data_format=self.fmt, dtype="float32")(x)
         return final_activation(x, activation, self.axis)
+
+
+def int_list(owner: str, name: str, value: str | Sequence[int] | None, minimum: int,
+             example: str) -> list[int]:
+    """``"32,64"`` (the SDK's string form) or ``[32, 64]`` -> ``[32, 64]``; None -> ``[]``.
+
+    >>> int_list("Unet", "nf_enc", "32, 64", 1, "32,64")
+    [32, 64]
+    """
+    if value is None:
+        return []
+    try:
+        parts = value.split(",") if isinstance(value, str) else list(value)
+        out = [int(p) for p in parts]
+    except (TypeError, ValueError):
+        out = []
+    if not out or any(n < minimum for n in out):
+        raise ValueError(f"Invalid value for argument `{name}` of {owner}: expected integers "
+                         f">= {minimum} as a list or a comma-separated string such as "
+                         f'"{example}", received {value!r}.')
+    return out
 
 
 def final_activation(x: Any, activation: str, axis: int = -1) -> Any:

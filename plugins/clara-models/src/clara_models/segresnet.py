@@ -7,7 +7,7 @@ from typing import Any
 
 from clara_core import BuildContext, Model
 from clara_core.arguments import check_arguments
-from clara_models._layers import Ops, common_checks
+from clara_models._layers import Ops, common_checks, int_list
 
 
 class _ResBlock:
@@ -52,16 +52,37 @@ class SegResnet(Model):
 
     Parameters for ``SegResnet(num_classes=2)`` on one input channel, 3D:
     1,176,186, as MONAI's ``SegResNet(in_channels=1, out_channels=2)``.
+
+    The SDK's arguments keep their meaning: ``blocks_down``/``blocks_up`` as
+    comma-separated strings (``"1,2,2,4"``), ``use_group_norm`` (false: batch
+    normalisation), ``dropout_prob`` (the dropout after the stem) and ``reg_weight``
+    (an L2 penalty of that weight on every convolution kernel, added to the loss).
+
+    >>> net = SegResnet(2, blocks_down="1,1,1", blocks_up="1,1", use_group_norm=False,
+    ...                 dropout_prob=0.2)
+    >>> net.blocks_down, net.normalization, net.dropout
+    ([1, 1, 1], 'batch', 0.2)
     """
 
     def __init__(self, num_classes: int, init_filters: int = 8,
-                 blocks_down: Sequence[int] = (1, 2, 2, 4), blocks_up: Sequence[int] = (1, 1, 1),
+                 blocks_down: Sequence[int] | str = (1, 2, 2, 4),
+                 blocks_up: Sequence[int] | str = (1, 1, 1),
                  normalization: str = "group", final_activation: str = "softmax",
                  data_format: str = "channels_first", dropout: float = 0.0,
                  use_vae: bool = False, vae_nz: int = 256, vae_estimate_std: bool = False,
-                 vae_default_std: float = 0.3, vae_weight: float = 0.1) -> None:
+                 vae_default_std: float = 0.3, vae_weight: float = 0.1,
+                 use_group_norm: bool | None = None, dropout_prob: float | None = None,
+                 reg_weight: float = 0.0) -> None:
         Model.__init__(self)
         owner = type(self).__name__
+        blocks_down = int_list(owner, "blocks_down", blocks_down, 0, "1,2,2,4")
+        blocks_up = int_list(owner, "blocks_up", blocks_up, 0, "1,1,1")
+        if use_group_norm is not None:
+            normalization = "group" if use_group_norm else "batch"
+        if dropout_prob is not None:
+            dropout = dropout_prob
+        self.use_group_norm, self.dropout_prob, self.reg_weight = (use_group_norm, dropout_prob,
+                                                                   reg_weight)
         check_arguments(owner, common_checks(owner, num_classes, normalization,
                                                    final_activation, data_format) + [
             ("init_filters", init_filters, init_filters >= 1, "an integer >= 1"),
@@ -73,6 +94,7 @@ class SegResnet(Model):
             ("dropout", dropout, 0.0 <= dropout < 1.0, "a float in [0, 1)"),
             ("vae_nz", vae_nz, vae_nz >= 1, "an integer >= 1"),
             ("vae_weight", vae_weight, vae_weight >= 0, "a float >= 0"),
+            ("reg_weight", reg_weight, reg_weight >= 0, "a float >= 0"),
         ])
         self.num_classes, self.init_filters = num_classes, init_filters
         self.blocks_down, self.blocks_up = list(blocks_down), list(blocks_up)
@@ -89,7 +111,7 @@ class SegResnet(Model):
     def get_predictions(self, inputs: Any, is_training: Any, build_ctx: BuildContext) -> Any:
         from keras import layers
 
-        ops = Ops(len(inputs.shape) - 2, self.data_format, "SegResnet")
+        ops = Ops(len(inputs.shape) - 2, self.data_format, "SegResnet", l2=self.reg_weight)
         x = ops.conv_layer(self.init_filters)(inputs)
         if self.dropout:
             x = layers.Dropout(self.dropout)(x)

@@ -6,7 +6,7 @@ from typing import Any
 
 from clara_core import BuildContext, Model
 from clara_core.arguments import check_arguments
-from clara_models._layers import Ops, common_checks
+from clara_models._layers import Ops, common_checks, int_list
 
 
 class Unet(Model):
@@ -46,7 +46,8 @@ class Unet(Model):
         Model.__init__(self)
         normalization = _sdk_normalization(normalization, use_batch_norm, use_group_norm)
         self.use_batch_norm, self.use_group_norm = use_batch_norm, use_group_norm
-        self._enc, self._dec = _filters("nf_enc", nf_enc), _filters("nf_dec", nf_dec)
+        self._enc = int_list("Unet", "nf_enc", nf_enc, 1, "32,64,64,64")
+        self._dec = int_list("Unet", "nf_dec", nf_dec, 1, "64,64,64,64,64,32,32")
         if (nf_enc is None) != (nf_dec is None) or (
                 self._enc and len(self._dec) < len(self._enc)):
             raise ValueError(f"Invalid values for arguments `nf_enc`/`nf_dec` of {type(self).__name__}: give both, "
@@ -115,22 +116,6 @@ class Unet(Model):
         for n in self._dec[len(self._enc):]:
             x = block(x, n)
         return ops.head(x, self.num_classes, self.final_activation)
-
-
-def _filters(name: str, value: str | list[int] | None) -> list[int]:
-    """``"32,64"`` or ``[32, 64]`` -> ``[32, 64]``."""
-    if value is None:
-        return []
-    try:
-        parts = value.split(",") if isinstance(value, str) else list(value)
-        out = [int(p) for p in parts]
-    except (TypeError, ValueError):
-        out = []
-    if not out or any(n < 1 for n in out):
-        raise ValueError(f"Invalid value for argument `{name}` of Unet: expected filter counts "
-                         f'as a list or a comma-separated string such as "32,64,64,64", '
-                         f"received {value!r}.")
-    return out
 
 
 def _sdk_normalization(normalization: str, use_batch_norm: bool | None,
