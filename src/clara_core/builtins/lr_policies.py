@@ -42,19 +42,24 @@ class DecayOnStep(LearningRatePolicy):
 
 
 class ReduceCosine(LearningRatePolicy):
-    """Cosine annealing from the base rate to ``min_lr`` over the run.
+    """Cosine annealing from the base rate to ``min_lr`` over the run: the rate at
+    epoch ``e`` of ``E`` is ``min_lr + rate * (base - min_lr) * (1 + cos(pi * e / E))``.
+    The SDK's default ``rate=0.5`` starts at the base rate and ends at ``min_lr``.
 
     >>> round(ReduceCosine().get_learning_rate(5, 1.0, 10), 6)
     0.5
+    >>> round(ReduceCosine(rate=0.25).get_learning_rate(0, 1.0, 10), 6)
+    0.5
     """
 
-    def __init__(self, min_lr: float = 0.0) -> None:
+    def __init__(self, rate: float = 0.5, min_lr: float = 0.0) -> None:
+        _check("ReduceCosine", "rate", rate, 0 < rate <= 0.5, "a float in (0, 0.5]")
         _check("ReduceCosine", "min_lr", min_lr, min_lr >= 0, "a float >= 0")
-        self.min_lr = min_lr
+        self.rate, self.min_lr = rate, min_lr
 
     def get_learning_rate(self, epoch: int, base_lr: float, num_epochs: int) -> float:
         t = min(epoch, num_epochs) / max(num_epochs, 1)
-        return self.min_lr + 0.5 * (base_lr - self.min_lr) * (1 + math.cos(math.pi * t))
+        return self.min_lr + self.rate * (base_lr - self.min_lr) * (1 + math.cos(math.pi * t))
 
 
 class ReduceOnPlateau(LearningRatePolicy):

@@ -19,8 +19,9 @@ def add_parser(sub: Any) -> None:
                     "under their report_path) and run the writers. Default config: "
                     "MMAR/config/config_validation.json.")
     add_config_source_args(p)
-    p.add_argument("--key", default="validation",
-                   help="datalist key of the cases (default: validation)")
+    p.add_argument("--key", default=None,
+                   help="datalist key of the cases (default: the config's DATA_LIST_KEY, "
+                        "else validation)")
     p.set_defaults(func=run_validate)
 
 

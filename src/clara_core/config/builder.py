@@ -15,6 +15,7 @@ from typing import Any
 
 from clara_core.components.base import Component
 from clara_core.config.argcheck import check_args
+from clara_core.config.automl import default_choices, search_notice
 from clara_core.config.datalist import check_datalist
 from clara_core.config.jsonio import format_location
 from clara_core.config.loader import DISABLED, LoadedConfig
@@ -82,14 +83,16 @@ class ConfigBuilder:
 
     def build(self, loaded: LoadedConfig) -> BuiltConfig:
         self.problems, self.notices = [], []
-        cfg = loaded.config
-        for key, why in OUT_OF_SCOPE.items():
-            if key in cfg:
-                self._problem((key,), why)
         # where the components are: at the top (validation configs) or in sections
         layout: dict[str, dict[str, Section]] = (
             {"": EVAL_SECTIONS} if loaded.is_eval
             else {"train": TRAIN_SECTIONS, "validate": VALIDATE_SECTIONS})
+        cfg, searched = default_choices(loaded.config, layout)
+        if searched:
+            self.notices.append(search_notice(searched))
+        for key, why in OUT_OF_SCOPE.items():
+            if key in cfg:
+                self._problem((key,), why)
         settings_cls: type[TrainSettings | EvalSettings] = \
             EvalSettings if loaded.is_eval else TrainSettings
         not_settings = [*(EVAL_SECTIONS if loaded.is_eval else layout), *OUT_OF_SCOPE]

@@ -54,7 +54,5 @@ EVAL_SECTIONS: dict[str, Section] = {
 ENTRY_KEYS = ("name", "path", "args", "disabled", "ref")
 
 OUT_OF_SCOPE = {
-    "search": "AutoML 'search' sections are not supported by clara (out of scope); "
-    "remove the section to train with the config's fixed values",
     "federated": "federated-learning configs are not supported by clara (out of scope)",
 }

@@ -90,6 +90,9 @@ class TrainSettings:
                                    "bfloat16 elsewhere)")
     amp_dtype: Literal["float16", "bfloat16"] | None = setting(
         None, "the mixed-precision compute type (default: float16 on GPU, else bfloat16)")
+    train_summary_recording_interval: int = setting(
+        0, "also write the step loss (and aux ops) to TensorBoard every N steps; 0: "
+        "once per epoch only", at_least(0, MAX_EPOCHS))
     names_only: bool = setting(False, 'refuse "path" components (configs you do not trust)')
     cpu_channels_last: bool = setting(
         True, "on a machine without a GPU, build channels_first models channels_last")
@@ -109,6 +112,8 @@ class EvalSettings:
     output_infer_result: bool = setting(True, "run the writers on each prediction")
     data_format: Literal["channels_first", "channels_last"] | None = setting(
         None, "the model's input layout (default: read off the loaded model)")
+    DATA_LIST_KEY: str = setting("validation", "the datalist key of the cases (clara "
+                                 "validate --key overrides it)")
     names_only: bool = setting(False, 'refuse "path" components (configs you do not trust)')
     use_scanning_window: bool = setting(
         True, "SDK switch for scanning-window inference",

@@ -56,6 +56,14 @@ class ImagePipeline(DataPipeline):
     """The engine; subclasses say how a case becomes a training sample (:meth:`label_of`)."""
 
     output_args = ("cache_dir",)
+    no_effect_args = {
+        "output_image_channels": "channels are read from the data",
+        "output_label_channels": "channels are read from the data",
+        "output_data_dims": "dimensions are read from the data",
+        "output_image_dtype": "images are fed as float32 (mixed precision casts in the model)",
+        "multiprocessing": "workers are threads sharing one cache (num_workers)",
+        "repeat": "each epoch is one pass over the datalist",
+    }
 
     def __init__(self, data_list_file_path: str, data_file_base_dir: str | None = None,
                  data_list_key: str = "training",
@@ -65,7 +73,11 @@ class ImagePipeline(DataPipeline):
                  image_field: str = "image", label_field: str = "label",
                  shuffle: bool | None = None, cache: bool = True,
                  num_cache_objects: int | None = None, replace_percent: float = 0.0,
-                 cache_dir: str | None = None, skip_bad_cases: bool = False) -> None:
+                 cache_dir: str | None = None, skip_bad_cases: bool = False,
+                 output_image_channels: int | None = None,
+                 output_label_channels: int | None = None, output_data_dims: int | None = None,
+                 output_image_dtype: str = "float32", multiprocessing: bool = False,
+                 repeat: bool = True) -> None:
         owner = type(self).__name__
         check_data_format(owner, output_data_format, "output_data_format")
         check_arguments(owner, [

@@ -45,11 +45,12 @@ def model_data_format(model: Any, channels: int) -> str:
 class Evaluator:
     """Runs one built validation config."""
 
-    def __init__(self, built: BuiltConfig, data_list_key: str = "validation",
+    def __init__(self, built: BuiltConfig, data_list_key: str | None = None,
                  log: Callable[[str], None] = print) -> None:
         assert isinstance(built.settings, EvalSettings), "a validation config"
-        self.built, self.log, self.key = built, log, data_list_key
+        self.built, self.log = built, log
         self.settings: EvalSettings = built.settings
+        self.key = data_list_key or self.settings.DATA_LIST_KEY
         self.env = built.loaded.env
         self.sections = built.sections.get("", {})
 
@@ -94,7 +95,9 @@ class Evaluator:
                 lambda channels: model_data_format(model, channels)),
             image_field=pipeline.image_field, label_field=pipeline.label_field,
             post_transforms=self.sections.get("post_transforms", []),
-            label_transforms=self.sections.get("label_transforms", []),
+            # without validation (the SDK's infer.sh) labels are neither loaded nor needed
+            label_transforms=self.sections.get("label_transforms", [])
+            if self.settings.do_validation else [],
             metrics=self.sections.get("val_metrics", []) if self.settings.do_validation else [],
             writers=writers, report_dir=self._report_dir)
         done = loop.run(pipeline.cases())

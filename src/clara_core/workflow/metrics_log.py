@@ -49,15 +49,23 @@ class MetricsLog:
                     "(loss only)")
         return None
 
-    def append(self, record: dict[str, Any]) -> None:
+    def _scalars(self, step: int, values: dict[str, Any], prefix: str = "") -> None:
         import tensorflow as tf
 
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.folder.tensorboard)
-        with self._writer.as_default(step=record["epoch"]):
-            for k, v in record.items():
+        with self._writer.as_default(step=step):
+            for k, v in values.items():
                 if isinstance(v, float):
-                    tf.summary.scalar(k, v)
+                    tf.summary.scalar(prefix + k, v)
+
+    def step(self, iteration: int, values: dict[str, float]) -> None:
+        """TensorBoard points ``step/<name>`` at optimizer iteration ``iteration`` (the
+        SDK's ``train_summary_recording_interval``); flushed with the epoch's record."""
+        self._scalars(iteration, values, "step/")
+
+    def append(self, record: dict[str, Any]) -> None:
+        self._scalars(record["epoch"], record)
         self._writer.flush()
         with open(self.folder.metrics_log, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")

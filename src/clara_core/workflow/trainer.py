@@ -94,6 +94,8 @@ class Trainer:
         self.state = RunState(self.settings.epochs, log=log)
         self.example: SliceExample | None = None
         self.interrupt = StopRequest(log)
+        self._log: MetricsLog | None = None  # the run's log, once a run starts
+        self._iteration = 0  # optimizer steps, for train_summary_recording_interval
 
     # -- build, in the seed's order --------------------------------------------------
 
@@ -263,7 +265,8 @@ class Trainer:
         self.build()
         self._starting_state(resume)
         start_epoch, t0 = self.state.epochs_done, time.perf_counter()
-        log = MetricsLog(self.out)
+        self._log = log = MetricsLog(self.out)
+        self._iteration = int(self.optimizer.iterations)
         notice = log.start(self.state.losses, resume)
         if notice:
             self.log(notice)
@@ -430,6 +433,11 @@ class Trainer:
         state.step += 1
         state.step_losses.append(loss)
         state.loss = loss
+        self._iteration += 1
+        interval = self.settings.train_summary_recording_interval
+        if interval and self._log is not None and self._iteration % interval == 0:
+            self._log.step(self._iteration, {"loss": loss, **{
+                tag: values[-1] for tag, values in self._aux_values.items()}})
         self._emit("iteration_completed")
         bar.step(loss, self.train_pipeline.get_batch_size())
         if float(stops) == 0:  # every worker decides on the summed flag, at one step

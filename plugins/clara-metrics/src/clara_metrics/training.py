@@ -8,10 +8,11 @@ under ``tag`` in metrics.jsonl and TensorBoard.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from clara_core import AuxOp, BuildContext
-from clara_core.arguments import check_data_format
+from clara_core.arguments import check_arguments, check_data_format
 
 
 def _channels_last(x: Any, data_format: str) -> Any:
@@ -134,7 +135,15 @@ class DiceMaskedOutput(TrainDice):
     """
 
     def __init__(self, tag: str = "dice_masked", data_format: str = "channels_first",
-                 skip_background: bool = True, mask_value: float = -1.0) -> None:
+                 skip_background: bool = True, mask_value: float = -1.0,
+                 tags: str | Sequence[str] | None = None) -> None:
+        if tags is not None:  # the SDK's name: a list holding the one tag of the value
+            names = [tags] if isinstance(tags, str) else list(tags)
+            check_arguments(type(self).__name__, [
+                ("tags", tags, len(names) == 1 and isinstance(names[0], str) and names[0],
+                 'one tag, e.g. ["dice_tc"] (the value is the mean Dice over the classes; '
+                 "add one DiceMaskedOutput per tag for other values)")])
+            tag = names[0]
         TrainDice.__init__(self, tag=tag, data_format=data_format, skip_background=skip_background)
         self.mask_value = mask_value
 

@@ -18,7 +18,8 @@ ACTIVATIONS = ("softmax", "sigmoid", "linear")
 class Ops:
     """The Keras layer classes of one spatial dimensionality and data format."""
 
-    def __init__(self, dims: int, data_format: str, owner: str, l2: float = 0.0) -> None:
+    def __init__(self, dims: int, data_format: str, owner: str, l2: float = 0.0,
+                 groups: int = 8) -> None:
         from keras import layers
 
         if dims not in (2, 3):
@@ -35,6 +36,7 @@ class Ops:
             else layers.GlobalAveragePooling2D
         self.zero_pad = layers.ZeroPadding3D if dims == 3 else layers.ZeroPadding2D
         self.l2 = l2  # weight of an L2 penalty on convolution kernels (0: none)
+        self.groups = groups  # of group normalisation (fewer where a layer has fewer channels)
 
     def conv_layer(self, filters: int, kernel: Any = 3, strides: Any = 1, bias: bool = False,
                    **kw: Any) -> Any:
@@ -56,7 +58,8 @@ class Ops:
         if kind == "instance":
             return layers.GroupNormalization(groups=channels, axis=self.axis)
         if kind == "group":
-            return layers.GroupNormalization(groups=min(8, channels), axis=self.axis)
+            return layers.GroupNormalization(groups=_divisor(channels, self.groups),
+                                             axis=self.axis)
         return layers.Identity()
 
     def norm(self, x: Any, kind: str) -> Any:
@@ -70,6 +73,15 @@ class Ops:
 
         x = self.conv(num_classes, 1, data_format=self.fmt, dtype="float32")(x)
         return final_activation(x, activation, self.axis)
+
+
+def _divisor(channels: int, groups: int) -> int:
+    """The largest group count <= ``groups`` that divides ``channels``.
+
+    >>> _divisor(12, 8), _divisor(4, 8)
+    (6, 4)
+    """
+    return next(g for g in range(min(groups, channels), 0, -1) if channels % g == 0)
 
 
 def int_list(owner: str, name: str, value: str | Sequence[int] | None, minimum: int,

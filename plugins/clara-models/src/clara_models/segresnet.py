@@ -56,7 +56,8 @@ class SegResnet(Model):
     The SDK's arguments keep their meaning: ``blocks_down``/``blocks_up`` as
     comma-separated strings (``"1,2,2,4"``), ``use_group_norm`` (false: batch
     normalisation), ``dropout_prob`` (the dropout after the stem) and ``reg_weight``
-    (an L2 penalty of that weight on every convolution kernel, added to the loss).
+    (an L2 penalty of that weight on every convolution kernel, added to the loss),
+    ``use_group_normG`` (the number of groups, 8 by default).
 
     >>> net = SegResnet(2, blocks_down="1,1,1", blocks_up="1,1", use_group_norm=False,
     ...                 dropout_prob=0.2)
@@ -72,7 +73,7 @@ class SegResnet(Model):
                  use_vae: bool = False, vae_nz: int = 256, vae_estimate_std: bool = False,
                  vae_default_std: float = 0.3, vae_weight: float = 0.1,
                  use_group_norm: bool | None = None, dropout_prob: float | None = None,
-                 reg_weight: float = 0.0) -> None:
+                 reg_weight: float = 0.0, use_group_normG: int = 8) -> None:
         Model.__init__(self)
         owner = type(self).__name__
         blocks_down = int_list(owner, "blocks_down", blocks_down, 0, "1,2,2,4")
@@ -95,7 +96,10 @@ class SegResnet(Model):
             ("vae_nz", vae_nz, vae_nz >= 1, "an integer >= 1"),
             ("vae_weight", vae_weight, vae_weight >= 0, "a float >= 0"),
             ("reg_weight", reg_weight, reg_weight >= 0, "a float >= 0"),
+            ("use_group_normG", use_group_normG,
+             isinstance(use_group_normG, int) and use_group_normG >= 1, "an integer >= 1"),
         ])
+        self.use_group_normG = use_group_normG
         self.num_classes, self.init_filters = num_classes, init_filters
         self.blocks_down, self.blocks_up = list(blocks_down), list(blocks_up)
         self.normalization, self.final_activation = normalization, final_activation
@@ -111,7 +115,8 @@ class SegResnet(Model):
     def get_predictions(self, inputs: Any, is_training: Any, build_ctx: BuildContext) -> Any:
         from keras import layers
 
-        ops = Ops(len(inputs.shape) - 2, self.data_format, "SegResnet", l2=self.reg_weight)
+        ops = Ops(len(inputs.shape) - 2, self.data_format, "SegResnet", l2=self.reg_weight,
+                  groups=self.use_group_normG)
         x = ops.conv_layer(self.init_filters)(inputs)
         if self.dropout:
             x = layers.Dropout(self.dropout)(x)

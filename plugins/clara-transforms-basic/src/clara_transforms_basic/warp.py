@@ -20,28 +20,39 @@ from clara_transforms_basic.lazy import move
 
 
 class _RandomWarp(RandomTransform):
-    """Draws one linear map per case (:meth:`draw`) and applies it to both fields."""
+    """Draws one linear map per case (:meth:`draw`) and applies it to every field:
+    ``image_field`` linearly, ``label_field`` by nearest neighbour. The SDK's ``fields``
+    (a field or a list) names them all at once: each is an image, except the one
+    that is ``label_field``."""
 
     def __init__(self, image_field: str = "image", label_field: str | None = "label",
-                 probability: float = 0.5) -> None:
+                 probability: float = 0.5, fields: str | Sequence[str] | None = None) -> None:
         self.set_probability(probability)
-        self.image_field, self.label_field = image_field, label_field
+        self.image_field, self.label_field, self.fields = image_field, label_field, fields
+        if fields is None:
+            self._moved = [(image_field, 1)] + ([(label_field, 0)] if label_field else [])
+        else:
+            names = [fields] if isinstance(fields, str) else list(fields)
+            if not names or not all(isinstance(n, str) and n for n in names):
+                raise ValueError(f"Invalid value for argument `fields` of {type(self).__name__}: "
+                                 f'expected a field or a list of fields such as ["image", '
+                                 f'"label"], received {fields!r}.')
+            self._moved = [(n, 0 if n == label_field else 1) for n in names]
 
     def draw(self, n_spatial: int) -> np.ndarray:
         raise NotImplementedError
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
-        image = transform_ctx.get_image(self.image_field)
-        shape = spatial_shape(image)
+        reference = self._moved[0][0]
+        shape = spatial_shape(transform_ctx.get_image(reference))
         if not self.happens():
             return transform_ctx
         index_map = about_center(shape, self.draw(len(shape)))
-        fields = [(self.image_field, 1)] + ([(self.label_field, 0)] if self.label_field else [])
-        for field, order in fields:
+        for field, order in self._moved:
             img = transform_ctx.get_image(field)
             if spatial_shape(img) != shape:
                 raise ValueError(f"{type(self).__name__}: field {field!r} has spatial shape "
-                                 f"{spatial_shape(img)} but {self.image_field!r} has {shape}; "
+                                 f"{spatial_shape(img)} but {reference!r} has {shape}; "
                                  "image and label must be on the same grid.")
             transform_ctx.set_image(field, move(img, index_map, shape, order))
         return transform_ctx
@@ -64,8 +75,10 @@ class RandomZoom(_RandomWarp):
 
     def __init__(self, image_field: str = "image", label_field: str | None = "label",
                  lower_limits: Sequence[float] | float = 0.9,
-                 upper_limits: Sequence[float] | float = 1.1, probability: float = 0.5) -> None:
-        _RandomWarp.__init__(self, image_field=image_field, label_field=label_field, probability=probability)
+                 upper_limits: Sequence[float] | float = 1.1, probability: float = 0.5,
+                 fields: str | Sequence[str] | None = None) -> None:
+        _RandomWarp.__init__(self, image_field=image_field, label_field=label_field,
+                             probability=probability, fields=fields)
         lo = np.atleast_1d(np.asarray(lower_limits, float))
         hi = np.atleast_1d(np.asarray(upper_limits, float))
         if lo.shape != hi.shape or np.any(lo <= 0) or np.any(hi < lo):
@@ -100,8 +113,10 @@ class RandomRotate2D(_RandomWarp):
     """
 
     def __init__(self, image_field: str = "image", label_field: str | None = "label",
-                 angle: float = 15.0, probability: float = 0.5) -> None:
-        _RandomWarp.__init__(self, image_field=image_field, label_field=label_field, probability=probability)
+                 angle: float = 15.0, probability: float = 0.5,
+                 fields: str | Sequence[str] | None = None) -> None:
+        _RandomWarp.__init__(self, image_field=image_field, label_field=label_field,
+                             probability=probability, fields=fields)
         self.angle = angle
 
     def draw(self, n_spatial: int) -> np.ndarray:
@@ -127,8 +142,10 @@ class RandomRotate3D(_RandomWarp):
     """
 
     def __init__(self, image_field: str = "image", label_field: str | None = "label",
-                 angle: Sequence[float] | float = 15.0, probability: float = 0.5) -> None:
-        _RandomWarp.__init__(self, image_field=image_field, label_field=label_field, probability=probability)
+                 angle: Sequence[float] | float = 15.0, probability: float = 0.5,
+                 fields: str | Sequence[str] | None = None) -> None:
+        _RandomWarp.__init__(self, image_field=image_field, label_field=label_field,
+                             probability=probability, fields=fields)
         self.angle = angle
         self._angle = np.broadcast_to(np.asarray(angle, float), (3,)).copy()
 
