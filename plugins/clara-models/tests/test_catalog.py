@@ -8,6 +8,7 @@ implementations, counted there: torchvision for the classification networks
 import keras
 import numpy as np
 import pytest
+from clara_models.ahnet import SegAhnet
 from clara_models.classification import DenseNet121, ResNet18, ResNet34, ResNet50
 from clara_models.dynunet import DynUNet
 from clara_models.segresnet import SegResnet
@@ -43,6 +44,30 @@ def trainable(model):
 ])
 def test_segmentation_conformance(component, check):
     check(component)
+
+
+def ahnet_volumes(model):
+    """In-plane divisible by 32, the slice axis (z, last) by 8."""
+    x = np.random.default_rng(0).normal(size=(1, 32, 32, 8, 1)).astype(np.float32)
+    return np.moveaxis(x, -1, 1) if model.data_format == "channels_first" else x
+
+
+@parametrize_with_checks([SegAhnet(num_classes=2, if_use_psp=True, data_format="channels_last")],
+                         sample=ahnet_volumes)
+def test_ahnet_conformance(component, check):
+    check(component)
+
+
+def test_ahnet_2d_and_plane():
+    x2 = np.zeros((1, 64, 32, 1), "float32")
+    assert build(SegAhnet(3, n_spatial_dim=2, data_format="channels_last"),
+                 x2.shape[1:])(x2).shape == (1, 64, 32, 3)
+    # plane "x": the first spatial axis is the slice axis, halved 3 times, not 5
+    x3 = np.zeros((1, 8, 32, 32, 1), "float32")
+    assert build(SegAhnet(2, plane="x", data_format="channels_last"),
+                 x3.shape[1:])(x3).shape == (1, 8, 32, 32, 2)
+    with pytest.raises(ValueError, match="n_spatial_dim"):
+        build(SegAhnet(2, data_format="channels_last"), x2.shape[1:])
 
 
 def small_images(model):

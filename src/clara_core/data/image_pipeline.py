@@ -348,13 +348,22 @@ class ImagePipeline(DataPipeline):
         return data if data.dtype == np.float32 else data.astype(np.float32)
 
     def batches(self, epoch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Stacked (image, label) batches; a last smaller batch is dropped."""
+        """Stacked (image, label) batches; a last smaller batch is dropped, except when
+        an epoch holds fewer samples than one batch: then its samples repeat to fill
+        one (the SDK's ``repeat``), rather than train no step at all."""
         batch: list[dict[str, np.ndarray]] = []
+        full = 0
         for s in self.samples(epoch):
             batch.append(s)
             if len(batch) == self.output_batch_size:
                 yield self._stacked(batch)
-                batch = []
+                full, batch = full + 1, []
+        if not full and batch:
+            if epoch == 0:
+                log.warning("%s: %d sample(s) per epoch, fewer than output_batch_size %d: "
+                            "they repeat to fill one batch per epoch", type(self).__name__,
+                            len(batch), self.output_batch_size)
+            yield self._stacked([batch[i % len(batch)] for i in range(self.output_batch_size)])
 
     def _batch_transformed(self, images: np.ndarray,
                            labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
