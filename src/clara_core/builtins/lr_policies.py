@@ -63,6 +63,7 @@ class ReduceCosine(LearningRatePolicy):
 
 
 class ReduceOnPlateau(LearningRatePolicy):
+    sdk_aliases = {"plateau_count_trigger": "patience", "reduction_rate": "factor"}
     """Multiply the rate by ``factor`` when the key metric has not improved for
     ``patience`` validations (higher is better unless ``mode="min"``).
 

@@ -19,12 +19,25 @@ def _in_mmar(build_ctx: Any, path: str) -> str:
     return path if os.path.isabs(path) else os.path.join(root, path)
 
 
+_TF1_NODES = {
+    "input_node_names": "TF1 graph tensor names; a Keras model knows its inputs",
+    "output_node_names": "TF1 graph tensor names; a Keras model knows its outputs",
+    "infer_in_training_mode": "the model runs in inference mode (batch statistics frozen)",
+}
+
+
 class CheckpointLoader(ModelLoader):
+    no_effect_args = {**_TF1_NODES, "checkpoint_file_prefix":
+                      "clara's run folder names its files (model_best.weights.h5, ...)"}
     """The trained model in ``checkpoint_dir`` (an MMAR's ``models``): the architecture
     of ``model_final.keras`` with the weights ``checkpoint`` names: ``best`` (by the key
     metric; the final weights when there is no best), ``final`` or ``latest``."""
 
-    def __init__(self, checkpoint_dir: str = "models", checkpoint: str = "best") -> None:
+    def __init__(self, checkpoint_dir: str = "models", checkpoint: str = "best",
+                 input_node_names: dict[str, str] | None = None,
+                 output_node_names: dict[str, str] | None = None,
+                 checkpoint_file_prefix: str = "model.ckpt",
+                 infer_in_training_mode: bool = False) -> None:
         check_argument(type(self).__name__, "checkpoint", checkpoint, checkpoint in WEIGHTS,
                        '"best", "final" or "latest"')
         self.checkpoint_dir, self.checkpoint = checkpoint_dir, checkpoint
@@ -50,12 +63,15 @@ class CheckpointLoader(ModelLoader):
 
 
 class FrozenGraphModelLoader(ModelLoader):
+    no_effect_args = _TF1_NODES
     """The SDK's loader of TF1 frozen graphs (``.pb``, TensorRT ``.trt.pb``). Those do not
     exist in TensorFlow 2; its equivalent is the SavedModel ``clara export`` writes, which
     this loader takes from ``saved_model`` beside ``model_file_path`` (or from the path
     itself when it is a SavedModel folder)."""
 
-    def __init__(self, model_file_path: str) -> None:
+    def __init__(self, model_file_path: str, input_node_names: dict[str, str] | None = None,
+                 output_node_names: dict[str, str] | None = None,
+                 infer_in_training_mode: bool = False) -> None:
         self.model_file_path = model_file_path
 
     def load(self, build_ctx: Any) -> Any:

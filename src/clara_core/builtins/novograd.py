@@ -67,6 +67,7 @@ def novograd_class() -> Any:
 
 
 class NovoGrad(Optimizer):
+    sdk_aliases = {"beta1": "beta_1", "beta2": "beta_2"}  # the SDK's TF1 optimizer's names
     """NovoGrad: layer-wise normalised gradients with momentum (see the module).
 
     >>> NovoGrad(beta_1=0.9).get_config()["beta_1"]

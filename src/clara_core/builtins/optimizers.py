@@ -19,6 +19,7 @@ def _positive(owner: str, name: str, value: float, upper: float | None = None) -
 
 
 class Adam(Optimizer):
+    sdk_aliases = {"beta1": "beta_1", "beta2": "beta_2"}  # tf.compat.v1 AdamOptimizer's
     """Adam (Kingma & Ba, 2015).
 
     >>> Adam(beta_1=0.8).get_config()["beta_1"]

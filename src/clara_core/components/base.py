@@ -65,6 +65,10 @@ class Component:
     #: naming the ones a config sets, so none is ignored silently
     no_effect_args: ClassVar[Mapping[str, str]] = {}
 
+    #: SDK argument names that are this constructor's arguments under another name
+    #: (``{"beta1": "beta_1"}``): a config may use either, with the same meaning
+    sdk_aliases: ClassVar[Mapping[str, str]] = {}
+
     def __new__(cls, *args: Any, **kwargs: Any) -> Component:
         self = super().__new__(cls)
         signature = inspect.signature(cls.__init__)

@@ -299,7 +299,9 @@ class ConfigBuilder:
                           "" if what == "class" else f"it is a {what}, and clara only "
                           "constructs component classes from a config")
             return None
-        args = spec.get("args", {})
+        args = self._renamed(cls, spec.get("args", {}), loc)
+        if args is None:
+            return None
         problems = check_args(cls, label, args, format_location((*loc, "args")))
         if problems:
             self.problems.extend(problems)
@@ -319,6 +321,30 @@ class ConfigBuilder:
             self._problem((*loc, "args"), f"{label} rejected its arguments: "
                           f"{type(exc).__name__}: {exc}")
             return None
+
+    def _renamed(self, cls: type, args: dict[str, Any], loc: Loc) -> dict[str, Any] | None:
+        """``args`` with the SDK's names of ``cls.sdk_aliases`` renamed; None (and a
+        problem) when both names of one argument are given."""
+        aliases = getattr(cls, "sdk_aliases", {})
+        out: dict[str, Any] = {}
+        for key, value in args.items():
+            name = aliases.get(key, key)
+            if name in out:
+                self._problem((*loc, "args", key), f"{key!r} and {name!r} are the same "
+                              "argument", f"give only one of {key!r} and {name!r}")
+                return None
+            out[name] = value
+        return out
+
+    def create(self, kind: str, spec: dict[str, Any], loaded: LoadedConfig,
+               loc: Loc = ()) -> Any:
+        """One component from its config entry (``{"name": ..., "args": {...}}``), as
+        a config's would be; raises :class:`ConfigError` with its problems."""
+        self.problems = []
+        instance = self._create(_Entry(loc or (kind,), kind, spec), loaded)
+        if self.problems:
+            raise ConfigError(self.problems, loaded.config_path)
+        return instance
 
     def _resolve_outputs(self, cls: type, args: dict[str, Any], loc: Loc,
                          loaded: LoadedConfig) -> dict[str, Any]:

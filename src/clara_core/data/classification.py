@@ -25,6 +25,17 @@ class ClassificationImagePipeline(ImagePipeline):
     [0.0, 0.0, 1.0]
     """
 
+    no_effect_args = {
+        **ImagePipeline.no_effect_args,
+        "output_label_format": "labels are read from the datalist (num_classes one-hots them)",
+        "batched_by_transforms": "a classification case is one sample",
+        "duplicate_count": "each case is used once per epoch",
+        "extra_inputs": "the model takes the image only",
+        "items_per_category": "cases are drawn uniformly",
+        "category_weights": "cases are drawn uniformly (weight classes in the loss: "
+                            "WeightedMulticlassClassificationLoss)",
+    }
+
     def __init__(self, data_list_file_path: str, data_file_base_dir: str | None = None,
                  data_list_key: str = "training",
                  output_crop_size: Sequence[int] | None = None, output_batch_size: int = 1,
@@ -33,7 +44,13 @@ class ClassificationImagePipeline(ImagePipeline):
                  image_field: str = "image", label_field: str = "label",
                  shuffle: bool | None = None, cache: bool = True,
                  num_cache_objects: int | None = None, replace_percent: float = 0.0,
-                 cache_dir: str | None = None, skip_bad_cases: bool = False) -> None:
+                 cache_dir: str | None = None, skip_bad_cases: bool = False,
+                 output_label_format: Any = None, batched_by_transforms: bool = False,
+                 duplicate_count: int = 1, extra_inputs: Any = None,
+                 items_per_category: Any = None, category_weights: Any = None,
+                 output_image_channels: int | None = None, output_data_dims: int | None = None,
+                 output_image_dtype: str = "float32", multiprocessing: bool = False,
+                 repeat: bool = True) -> None:
         ImagePipeline.__init__(
             self, data_list_file_path, data_file_base_dir=data_file_base_dir,
             data_list_key=data_list_key, output_crop_size=output_crop_size,

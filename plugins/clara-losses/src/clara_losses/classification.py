@@ -70,16 +70,21 @@ class WeightedMulticlassClassificationLoss(MulticlassClassificationLoss):
     1.9002
     """
 
-    def __init__(self, weights: Sequence[float]) -> None:
-        check_argument(type(self).__name__, "weights", weights,
-                       len(weights) > 0 and all(w >= 0 for w in weights),
-                       "a non-empty list of floats >= 0, one per class")
-        self.weights = [float(w) for w in weights]
+    sdk_aliases = {"class_weights": "weights"}
+
+    def __init__(self, weights: Sequence[float] | None = None) -> None:
+        if weights is not None:  # None: every class weighs 1 (the SDK's default)
+            check_argument(type(self).__name__, "weights", weights,
+                           len(weights) > 0 and all(w >= 0 for w in weights),
+                           "a non-empty list of floats >= 0, one per class")
+        self.weights = None if weights is None else [float(w) for w in weights]
 
     def get_loss(self, predictions: Any, targets: Any,
                  build_ctx: BuildContext | None = None) -> Any:
         import tensorflow as tf
 
+        if self.weights is None:
+            return MulticlassClassificationLoss.get_loss(self, predictions, targets, build_ctx)
         terms, t = self._terms(predictions, targets)
         if terms.shape[-1] != len(self.weights):
             raise ValueError(f"{type(self).__name__}: {len(self.weights)} weights "

@@ -24,11 +24,12 @@ class CrossEntropy(Loss):
     """
 
     def __init__(self, data_format: str = "channels_first",
-                 is_onehot_targets: bool = False) -> None:
+                 is_onehot_targets: bool = False, skip_background: bool = False) -> None:
         Loss.__init__(self)
         check_data_format(type(self).__name__, data_format)
         self.data_format = data_format
         self.is_onehot_targets = is_onehot_targets
+        self.skip_background = skip_background
 
     def get_loss(self, predictions: Any, targets: Any,
                  build_ctx: BuildContext | None = None) -> Any:
@@ -37,6 +38,8 @@ class CrossEntropy(Loss):
         p, t, _ = prepare("CrossEntropy", predictions, targets, self.data_format,
                           self.is_onehot_targets)
         log_p = tf.math.log(tf.clip_by_value(p, EPSILON, 1.0))
+        if self.skip_background:  # the background class adds no term (SDK semantics)
+            t, log_p = t[..., 1:], log_p[..., 1:]
         return tf.reduce_mean(-tf.reduce_sum(t * log_p, axis=-1))
 
 

@@ -20,9 +20,15 @@ class ComputeAverage(Metric):
 
     def __init__(self, name: str, field: str, invalid_value: float = float("nan"),
                  report_path: str | None = None, is_key_metric: bool = False,
-                 do_print: bool = True, do_summary: bool = True) -> None:
+                 do_print: bool = True, do_summary: bool = True,
+                 negate_value: bool = False) -> None:
         Metric.__init__(self, MetricList(name, invalid_value, report_path), field=field,
                         is_key_metric=is_key_metric, do_print=do_print, do_summary=do_summary)
+        self.negate_value = negate_value  # average -value (a loss as a higher-is-better metric)
+
+    def compute(self, transform_ctx: TransformContext) -> float | None:
+        value = Metric.compute(self, transform_ctx)
+        return -value if self.negate_value and value is not None else value
 
 
 class ComputeMulticlassAverage(Metric):
@@ -36,10 +42,14 @@ class ComputeMulticlassAverage(Metric):
     0.4
     """
 
+    no_effect_args = {"label_field": "the field holds the per-class values already",
+                      "auc_average": "the per-class values are averaged as they are"}
+
     def __init__(self, name: str, field: str, label_index: int | None = None,
                  invalid_value: float = float("nan"), report_path: str | None = None,
                  is_key_metric: bool = False, do_print: bool = True,
-                 do_summary: bool = True) -> None:
+                 do_summary: bool = True, label_field: str | None = None,
+                 auc_average: str = "macro") -> None:
         Metric.__init__(self, MetricList(name, invalid_value, report_path), field=field,
                         is_key_metric=is_key_metric, do_print=do_print, do_summary=do_summary)
         self.label_index = label_index

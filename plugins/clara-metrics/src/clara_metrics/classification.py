@@ -8,11 +8,13 @@ class index (or a one-hot vector).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from clara_core import Metric, MetricList, TransformContext
+from clara_core.arguments import check_arguments
 
 
 def _values(ctx: TransformContext, field: str) -> np.ndarray:
@@ -48,14 +50,20 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
+#: how ComputeAUC averages the one-vs-rest AUCs of several classes
+AUC_AVERAGES = ("macro", "weighted", "micro")
+
+
 class ScoreList(MetricList):
     """Keeps each case's probability vector and class; ``get`` is the AUC over all cases."""
 
     def __init__(self, name: str, invalid_value: float = float("nan"),
-                 report_path: str | None = None) -> None:
+                 report_path: str | None = None, average: str = "macro",
+                 classes: Sequence[int] | None = None) -> None:
         MetricList.__init__(self, name=name, invalid_value=invalid_value, report_path=report_path)
         self.scores: list[np.ndarray] = []
         self.labels: list[int] = []
+        self.average, self.classes = average, classes
 
     def reset(self) -> None:
         MetricList.reset(self)
@@ -67,14 +75,24 @@ class ScoreList(MetricList):
         scores, labels = np.stack(self.scores), np.array(self.labels)
         if scores.shape[1] == 1:
             return roc_auc(scores[:, 0], labels)
-        aucs = [roc_auc(scores[:, c], (labels == c).astype(int)) for c in range(scores.shape[1])]
-        valid = [a for a in aucs if not np.isnan(a)]
-        return float(np.mean(valid)) if valid else float("nan")
+        classes = list(self.classes) if self.classes is not None else range(scores.shape[1])
+        truth = np.eye(scores.shape[1], dtype=int)[labels]
+        if self.average == "micro":  # every (case, class) pair pooled
+            return roc_auc(scores[:, classes].reshape(-1), truth[:, classes].reshape(-1))
+        aucs = np.array([roc_auc(scores[:, c], truth[:, c]) for c in classes])
+        valid = ~np.isnan(aucs)
+        if not valid.any():
+            return float("nan")
+        weights = truth[:, classes].sum(axis=0)[valid] if self.average == "weighted" else None
+        return float(np.average(aucs[valid], weights=weights))
 
 
 class ComputeAUC(Metric):
-    """ROC AUC over the validation cases; one-vs-rest macro average for several classes
-    (MONAI's ``ROCAUCMetric(average="macro")``). The per-case report lists each
+    """ROC AUC over the validation cases; for several classes the one-vs-rest AUCs
+    averaged as ``auc_average`` says: ``macro`` (their mean, MONAI's
+    ``ROCAUCMetric(average="macro")``), ``weighted`` (by each class's case count) or
+    ``micro`` (every case-class pair pooled). ``class_index`` takes one class's AUC,
+    ``include_list`` averages only those classes. The per-case report lists each
     case's probability of its true class.
 
     >>> m = ComputeAUC("auc")
@@ -87,8 +105,17 @@ class ComputeAUC(Metric):
     def __init__(self, name: str, field: str = "model", label_field: str = "label",
                  invalid_value: float = float("nan"), report_path: str | None = None,
                  is_key_metric: bool = False, do_print: bool = True,
-                 do_summary: bool = True) -> None:
-        Metric.__init__(self, ScoreList(name, invalid_value, report_path), field=field,
+                 do_summary: bool = True, auc_average: str = "macro",
+                 class_index: int | None = None,
+                 include_list: Sequence[int] | None = None) -> None:
+        check_arguments(type(self).__name__, [
+            ("auc_average", auc_average, auc_average in AUC_AVERAGES, f"one of {AUC_AVERAGES}"),
+            ("class_index", class_index, class_index is None or class_index >= 0,
+             "a class index >= 0 or null"),
+        ])
+        classes = [class_index] if class_index is not None else include_list
+        Metric.__init__(self, ScoreList(name, invalid_value, report_path, auc_average, classes),
+                        field=field,
                         label_field=label_field, is_key_metric=is_key_metric,
                         do_print=do_print, do_summary=do_summary)
 

@@ -20,7 +20,8 @@ import numpy as np
 from clara_core import Metric, MetricList, TransformContext
 
 
-def to_label_map(data: np.ndarray, channel_axis: int | None) -> np.ndarray:
+def to_label_map(data: np.ndarray, channel_axis: int | None,
+                 threshold: float = 0.5) -> np.ndarray:
     """Class indices from probabilities (argmax over channels) or a 1-channel map.
 
     >>> to_label_map(np.array([[0.2, 0.9], [0.8, 0.1]]), 0).tolist()
@@ -32,7 +33,7 @@ def to_label_map(data: np.ndarray, channel_axis: int | None) -> np.ndarray:
         squeezed = np.squeeze(data, axis=channel_axis)
         if np.issubdtype(squeezed.dtype, np.floating) and squeezed.max(initial=0) <= 1.0 \
                 and not np.all(np.isin(squeezed, (0.0, 1.0))):
-            return (squeezed > 0.5).astype(np.int64)  # a binary probability map
+            return (squeezed > threshold).astype(np.int64)  # a binary probability map
         return np.rint(squeezed).astype(np.int64)
     return np.argmax(data, axis=channel_axis)
 
@@ -45,11 +46,11 @@ class PerClassMetric(Metric):
                  remove_bg: bool = True, num_classes: int | None = None,
                  invalid_value: float = float("nan"), report_path: str | None = None,
                  is_key_metric: bool = False, do_print: bool = True,
-                 do_summary: bool = True) -> None:
+                 do_summary: bool = True, logit_thresh: float = 0.5) -> None:
         Metric.__init__(self, MetricList(name, invalid_value, report_path), field=field,
                         label_field=label_field, is_key_metric=is_key_metric,
                         do_print=do_print, do_summary=do_summary)
-        self.remove_bg = remove_bg
+        self.remove_bg, self.logit_thresh = remove_bg, logit_thresh
         self.num_classes = num_classes
         self._per_class: list[np.ndarray] = []
 
@@ -60,7 +61,8 @@ class PerClassMetric(Metric):
     def compute(self, transform_ctx: TransformContext) -> float | None:
         pred_img = transform_ctx.get_image(self.field)
         label_img = transform_ctx.get_image(self.label_field or "label")
-        pred = to_label_map(pred_img.get_data(), pred_img.get_shape_format().get_channel_axis())
+        pred = to_label_map(pred_img.get_data(), pred_img.get_shape_format().get_channel_axis(),
+                            self.logit_thresh)
         label = to_label_map(label_img.get_data(),
                              label_img.get_shape_format().get_channel_axis())
         if pred.shape != label.shape:

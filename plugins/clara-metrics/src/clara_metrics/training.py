@@ -103,6 +103,20 @@ class TrainAccuracy(AuxOp):
         return tf.reduce_mean(tf.cast(tf.equal(predicted, true), tf.float32))
 
 
+class ComputeAccuracy(TrainAccuracy):
+    """The SDK's accuracy aux op: :class:`TrainAccuracy` under ``tag``."""
+
+    no_effect_args = {
+        "use_sigmoid": "the model's final activation already gives probabilities",
+        "do_summary": "every aux op is written to TensorBoard and metrics.jsonl",
+        "do_print": "every aux op is shown in the progress line",
+    }
+
+    def __init__(self, tag: str, use_sigmoid: bool = False, do_summary: bool = True,
+                 do_print: bool = True, data_format: str = "channels_first") -> None:
+        TrainAccuracy.__init__(self, tag=tag, data_format=data_format)
+
+
 class NegLoss(AuxOp):
     """The loss, negated (the SDK's ``NegLoss``: higher is better, so a
     ``ComputeAverage`` metric on its ``tag`` can be a key metric).

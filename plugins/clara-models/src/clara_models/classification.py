@@ -1,4 +1,5 @@
-"""Classification networks, 2D or 3D: ``ResNet18``/``34``/``50`` and ``DenseNet121``.
+"""Classification networks, 2D or 3D: ``ResNet18``/``34``/``50``, ``DenseNet121`` and the
+SDK's ``Alexnet``.
 
 Built as the papers describe them (He et al. 2016; Huang et al. 2017), as
 torchvision and MONAI build them: convolutions without bias followed by batch
@@ -16,7 +17,7 @@ from typing import Any
 
 from clara_core import BuildContext, Model
 from clara_core.arguments import check_arguments
-from clara_models._layers import Ops, common_checks, final_activation
+from clara_models._layers import Ops, common_checks, final_activation, int_list
 
 
 class _Classifier(Model):
@@ -123,3 +124,63 @@ class DenseNet121(_Classifier):
                 x = ops.conv_layer(features, 1)(norm_relu(x))
                 x = ops.avg_pool(2, data_format=ops.fmt)(x)
         return self.classify(ops, norm_relu(x))
+
+
+class Alexnet(_Classifier):
+    """AlexNet for 2D or 3D images (Krizhevsky et al. 2012), the SDK's arguments:
+    ``num_feat`` lists the five convolution widths and the two hidden dense widths
+    (``"96,256,512,1024,1024,3072,4096"``). Convolutions 11x11 stride 4, 5x5, then
+    three 3x3, with 3x3 stride-2 max pooling after the first, second and fifth; each
+    normalised (batch or group norm with ``use_group_normG`` groups, or none), then
+    global average pooling (any input size), the dense layers with ReLU and
+    ``dropout_prob`` dropout, and the output layer. ``reg_weight`` is an L2 penalty
+    on every kernel. Multiple-instance learning (``mil``) is not built: it is
+    refused with a pointer to the plain classifier.
+
+    >>> Alexnet(2).num_feat
+    [96, 256, 512, 1024, 1024, 3072, 4096]
+    """
+
+    no_effect_args = {"dtype": "mixed precision is the config's use_amp"}
+
+    def __init__(self, num_classes: int, num_feat: str | Sequence[int] =
+                 "96,256,512,1024,1024,3072,4096", mil: bool = False,
+                 use_batch_norm: bool = False, use_group_norm: bool = True,
+                 use_group_normG: int = 8, reg_weight: float = 0.0, dropout_prob: float = 0.5,
+                 final_activation: str = "softmax", dtype: str = "float32",
+                 data_format: str = "channels_first") -> None:
+        _Classifier.__init__(self, num_classes, final_activation, data_format, dropout_prob)
+        owner = type(self).__name__
+        feat = int_list(owner, "num_feat", num_feat, 1, "96,256,512,1024,1024,3072,4096")
+        check_arguments(owner, [
+            ("num_feat", num_feat, len(feat) == 7, "7 widths: five convolutions, two dense"),
+            ("mil", mil, not mil, "false: multiple-instance learning is not built here; "
+                                  "classify each image (mil false) and pool the cases' "
+                                  "predictions after inference"),
+            ("use_group_normG", use_group_normG, use_group_normG >= 1, "an integer >= 1"),
+            ("reg_weight", reg_weight, reg_weight >= 0, "a float >= 0")])
+        self.num_feat, self.mil, self.reg_weight = feat, mil, reg_weight
+        self.normalization = "batch" if use_batch_norm else \
+            "group" if use_group_norm else "none"
+        self.use_group_normG = use_group_normG
+
+    def get_predictions(self, inputs: Any, is_training: Any, build_ctx: BuildContext) -> Any:
+        from keras import layers, regularizers
+
+        ops = Ops(len(inputs.shape) - 2, self.data_format, "Alexnet", l2=self.reg_weight,
+                  groups=self.use_group_normG)
+        x = inputs
+        for i, (width, kernel, stride) in enumerate(zip(self.num_feat[:5], (11, 5, 3, 3, 3),
+                                                        (4, 1, 1, 1, 1), strict=True)):
+            x = ops.conv_layer(width, kernel, stride, bias=self.normalization == "none")(x)
+            x = layers.Activation("relu")(ops.norm(x, self.normalization))
+            if i in (0, 1, 4):
+                x = ops.max_pool(3, strides=2, padding="same", data_format=ops.fmt)(x)
+        x = ops.global_pool(data_format=ops.fmt)(x)
+        l2 = regularizers.L2(self.reg_weight) if self.reg_weight else None
+        for width in self.num_feat[5:]:
+            x = layers.Dense(width, activation="relu", kernel_regularizer=l2)(x)
+            if self.dropout:
+                x = layers.Dropout(self.dropout)(x)
+        x = layers.Dense(self.num_classes, dtype="float32")(x)
+        return final_activation(x, self.final_activation)
