@@ -46,7 +46,7 @@ def crosscheck(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", "src", "plugins", "tests", "benchmarks", "examples",
-                "crosscheck", "noxfile.py")
+                "crosscheck", "tools", "noxfile.py")
 
 
 @nox.session(python="3.11")

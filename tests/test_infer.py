@@ -195,8 +195,10 @@ def test_sdk_validate_form_segments_without_labels(trained, tmp_path):
     listing["testing"] = [{"image": f"new/{n}.nii.gz"} for n in ("scan_a", "scan_b")]
     (mmar / "data" / "dataset.json").write_text(json.dumps(listing))
     (mmar / "config" / "config_validation.json").write_text(json.dumps({
+        "DATA_LIST_KEY": "testing",
         "inferer": {"name": "TFScanWindowInferer", "args": {"roi_size": [16, 16, 16]}},
-        "model_loader": {"name": "CheckpointLoader", "args": {"checkpoint_dir": "models"}},
+        "model_loader": {"name": "CheckpointLoader",
+                         "args": {"checkpoint_dir": "{MMAR_CKPT_DIR}"}},
         "pre_transforms": [{"name": "LoadNifti", "args": {"fields": ["image"]}},
                            {"name": "ConvertToChannelsFirst", "args": {"fields": ["image"]}}],
         "post_transforms": [{"name": "ArgmaxAcrossChannels", "args": {"fields": "model"}}],
@@ -207,14 +209,18 @@ def test_sdk_validate_form_segments_without_labels(trained, tmp_path):
                                   "is_key_metric": True}}],
         "writers": [{"name": "WriteNifti", "args": {"field": "model", "dtype": "uint8",
                                                     "write_path": "eval/preds"}}]}))
-    infer = run_clara("validate", "-m", str(mmar), "--key", "testing",
-                      "--set", "output_infer_result=true", "--set", "do_validation=false")
+    # the SDK's commands/infer.sh: one --set, several pairs; the config's DATA_LIST_KEY
+    # picks the unlabelled cases, its label_transforms are not run; MMAR_CKPT_DIR absolute
+    infer = run_clara("validate", "-m", str(mmar), "-c", "config/config_validation.json",
+                      "-e", "config/environment.json", "--set", "output_infer_result=true",
+                      "do_validation=false", f"MMAR_CKPT_DIR={mmar / 'models'}", cwd=str(tmp_path))
     assert infer.returncode == 0, infer.stdout + infer.stderr
     assert sorted(os.listdir(mmar / "eval" / "preds")) == ["scan_a_model.nii.gz",
                                                            "scan_b_model.nii.gz"]
     assert "mean_dice" not in infer.stdout
-    validate = run_clara("validate", "-m", str(mmar), "--set", "output_infer_result=false",
-                         "--set", "do_validation=true")
+    # commands/validate.sh; the repeated-flag form and --key keep working
+    validate = run_clara("validate", "-m", str(mmar), "--key", "validation",
+                         "--set", "output_infer_result=false", "--set", "do_validation=true")
     assert validate.returncode == 0, validate.stdout + validate.stderr
     assert "mean_dice:" in validate.stdout and "wrote" not in validate.stdout
 

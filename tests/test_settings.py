@@ -27,6 +27,7 @@ from clara_core.errors import ConfigError
 BAD_TRAIN: dict[str, list[object]] = {
     "epochs": [0, -1, 1.5, "ten", True, 10**7, None],
     "num_training_epoch_per_valid": [0, "2", 2.0],
+    "train_summary_recording_interval": [-1, 2.5, "10", None],
     "learning_rate": [0, -0.1, math.inf, math.nan, "1e-3", True, None],
     "multi_gpu": ["false", 1, None],
     "dynamic_input_shape": ["yes", 0],
@@ -39,6 +40,7 @@ BAD_TRAIN: dict[str, list[object]] = {
 }
 BAD_EVAL: dict[str, list[object]] = {
     "do_validation": ["no", 0],
+    "DATA_LIST_KEY": [1, None, ["validation"]],
     "output_infer_result": [1],
     "data_format": ["NCHW", 1],
     "names_only": ["yes"],
@@ -53,6 +55,7 @@ GOOD_TRAIN: dict[str, list[object]] = {
     "learning_rate": [1e-12, 1, 10.0], "multi_gpu": [False], "dynamic_input_shape": [True, False],
     "use_amp": [True, False], "amp_dtype": ["float16", "bfloat16", None],
     "names_only": [False], "cpu_channels_last": [True, False],
+    "train_summary_recording_interval": [0, 1, 10],
     "determinism": [{"random_seed": 0}, {"random_seed": 2**32 - 1}, {}, None],
 }
 

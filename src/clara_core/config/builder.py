@@ -22,15 +22,18 @@ from clara_core.config.loader import DISABLED, LoadedConfig
 from clara_core.config.sections import (
     ENTRY_KEYS,
     EVAL_SECTIONS,
+    FEDERATED_CONFIG_KEYS,
+    FEDERATED_REFUSAL,
     OUT_OF_SCOPE,
     TRAIN_SECTIONS,
     VALIDATE_SECTIONS,
     Section,
 )
 from clara_core.config.settings import (
+    NO_EFFECT,
     EvalSettings,
     TrainSettings,
-    no_effect_notice,
+    no_effect_keys,
     parse_settings,
 )
 from clara_core.errors import ClaraError, ConfigError, Problem
@@ -80,13 +83,16 @@ class ConfigBuilder:
         self.check_data = check_data  # False: do not look for the datalists (clara infer)
         self.problems: list[Problem] = []
         self.notices: list[str] = []
+        self._no_effect: list[str] = []  # "location (why)" of keys accepted without effect
 
     def build(self, loaded: LoadedConfig) -> BuiltConfig:
-        self.problems, self.notices = [], []
+        self.problems, self.notices, self._no_effect = [], [], []
         # where the components are: at the top (validation configs) or in sections
         layout: dict[str, dict[str, Section]] = (
             {"": EVAL_SECTIONS} if loaded.is_eval
             else {"train": TRAIN_SECTIONS, "validate": VALIDATE_SECTIONS})
+        if any(k in loaded.config for k in FEDERATED_CONFIG_KEYS) and "train" not in loaded.config:
+            raise ConfigError([Problem("", FEDERATED_REFUSAL)], loaded.config_path)
         cfg, searched = default_choices(loaded.config, layout)
         if searched:
             self.notices.append(search_notice(searched))
@@ -137,8 +143,8 @@ class ConfigBuilder:
         self._resolve_refs(entries)
         if self.problems:
             raise ConfigError(self.problems, loaded.config_path)
-        notice = no_effect_notice(settings_cls, cfg)
-        built = BuiltConfig(loaded, settings, notices=([notice] if notice else []) + self.notices)
+        self._no_effect[:0] = no_effect_keys(settings_cls, cfg)
+        built = BuiltConfig(loaded, settings, notices=self._notices())
         by_loc = {e.loc: e.instance for e in entries}
         for section, shape in shapes.items():
             built.sections[section] = {
@@ -306,11 +312,8 @@ class ConfigBuilder:
         if problems:
             self.problems.extend(problems)
             return None
-        unused = [k for k in args if k in cls.no_effect_args]
-        if unused:
-            self.notices.append("accepted for SDK compatibility, has no effect: " + "; ".join(
-                f"{format_location((*loc, 'args', k))} ({cls.no_effect_args[k]})"
-                for k in unused))
+        self._no_effect.extend(f"{format_location((*loc, 'args', k))} ({cls.no_effect_args[k]})"
+                               for k in args if k in cls.no_effect_args)
         args = self._resolve_outputs(cls, args, loc, loaded)
         if kind == "pipeline" and self.check_data and \
                 isinstance(args.get("data_list_file_path"), str):
@@ -340,11 +343,17 @@ class ConfigBuilder:
                loc: Loc = ()) -> Any:
         """One component from its config entry (``{"name": ..., "args": {...}}``), as
         a config's would be; raises :class:`ConfigError` with its problems."""
-        self.problems = []
+        self.problems, self.notices, self._no_effect = [], [], []
         instance = self._create(_Entry(loc or (kind,), kind, spec), loaded)
         if self.problems:
             raise ConfigError(self.problems, loaded.config_path)
+        self.notices = self._notices()
         return instance
+
+    def _notices(self) -> list[str]:
+        """The notices, the keys accepted without effect all in one line."""
+        return self.notices + ([NO_EFFECT + "; ".join(self._no_effect)]
+                               if self._no_effect else [])
 
     def _resolve_outputs(self, cls: type, args: dict[str, Any], loc: Loc,
                          loaded: LoadedConfig) -> dict[str, Any]:

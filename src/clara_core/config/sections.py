@@ -53,6 +53,11 @@ EVAL_SECTIONS: dict[str, Section] = {
 
 ENTRY_KEYS = ("name", "path", "args", "disabled", "ref")
 
+#: top-level keys of the SDK's federated-learning server and client configs
+FEDERATED_CONFIG_KEYS = ("servers",)
+FEDERATED_REFUSAL = ("a federated-learning server or client config: clara does not run "
+                     "federated learning; train each site's config_train.json with clara train")
+
 OUT_OF_SCOPE = {
     "federated": "federated-learning configs are not supported by clara (out of scope)",
 }

@@ -183,15 +183,18 @@ def parse_settings(cls: type[S], values: Mapping[str, Any], loc: tuple[str | int
     return cls(**kwargs)
 
 
-def no_effect_notice(cls: type, values: Mapping[str, Any]) -> str | None:
-    """One line naming the keys of ``values`` that are accepted without effect.
+#: how the one notice line naming the keys accepted without effect starts
+NO_EFFECT = "accepted for SDK compatibility, has no effect: "
 
-    >>> print(no_effect_notice(EvalSettings, {"batch_size": 4, "do_validation": True}))
-    accepted for SDK compatibility, has no effect: batch_size (each case is inferred on its own)
+
+def no_effect_keys(cls: type, values: Mapping[str, Any]) -> list[str]:
+    """``key (why)`` for each key of ``values`` accepted without effect.
+
+    >>> no_effect_keys(EvalSettings, {"batch_size": 4, "do_validation": True})
+    ['batch_size (each case is inferred on its own)']
     """
-    keys = [f"{f.name} ({f.metadata['no_effect']})" for f in fields(cls)
+    return [f"{f.name} ({f.metadata['no_effect']})" for f in fields(cls)
             if f.metadata.get("no_effect") and f.name in values]
-    return "accepted for SDK compatibility, has no effect: " + "; ".join(keys) if keys else None
 
 
 def describe_settings(cls: type) -> list[tuple[str, str, Any, str]]:
@@ -201,4 +204,4 @@ def describe_settings(cls: type) -> list[tuple[str, str, Any, str]]:
 
 
 __all__ = ["Determinism", "EvalSettings", "Rule", "TrainSettings", "describe_settings",
-           "no_effect_notice", "parse_settings"]
+           "NO_EFFECT", "no_effect_keys", "parse_settings"]

@@ -266,7 +266,7 @@ class Trainer:
         self._starting_state(resume)
         start_epoch, t0 = self.state.epochs_done, time.perf_counter()
         self._log = log = MetricsLog(self.out)
-        self._iteration = int(self.optimizer.iterations)
+        self._iteration = int(self.optimizer.iterations.numpy())  # a MirroredVariable too
         notice = log.start(self.state.losses, resume)
         if notice:
             self.log(notice)

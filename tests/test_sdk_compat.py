@@ -1,0 +1,142 @@
+"""The SDK's documented API (docs/sdk/facts.json): every row works, the table is fresh."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, run_clara
+from train_mmar import make_train_mmar
+
+from clara_core.config.builder import ConfigBuilder
+from clara_core.config.loader import load_config
+from clara_core.registry.registry import Registry
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("sdk_compat", REPO / "tools" / "sdk_compat.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+TOOL = _tool()
+FACTS = TOOL.load_facts()
+
+
+def test_every_documented_row_is_supported_or_a_notice_and_the_table_is_fresh():
+    rows = TOOL.rows(FACTS)
+    assert [r for r in rows if r.status == "missing"] == []
+    assert (REPO / "docs" / "sdk-compatibility.md").read_text() == TOOL.render(rows), \
+        "docs/sdk-compatibility.md is stale: run python tools/sdk_compat.py"
+
+
+def test_the_facts_name_their_sources():
+    sources = FACTS["sources"]
+    for fact in FACTS["components"] + FACTS["settings"]:
+        assert fact["source"].split(":")[0].split(" ")[0] in sources, fact
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    """A small MMAR whose environment the pipelines' datalists and outputs resolve in."""
+    root = make_train_mmar(tmp_path_factory.mktemp("facts"), cases=2)
+    return load_config(str(root / "config" / "config_train.json"),
+                       str(root / "config" / "environment.json"), mmar_root=str(root))
+
+
+@pytest.mark.parametrize("fact", FACTS["components"], ids=lambda f: f"{f['kind']}-{f['name']}")
+def test_each_component_builds_from_its_documented_defaults(fact, loaded):
+    """Through the config builder, as a config entry: SDK names, aliases and notices."""
+    args = {k: v for k, v in {**fact.get("required", {}), **fact["args"]}.items()
+            if not (isinstance(v, float) and math.isnan(v))}
+    args = json.loads(json.dumps(args).replace("{DATASET_JSON}", loaded.env["DATASET_JSON"])
+                      .replace("{DATA_ROOT}", loaded.env["DATA_ROOT"])
+                      .replace("{MMAR_CKPT_DIR}", "models")
+                      .replace("{MMAR_EVAL_OUTPUT_PATH}", "eval"))
+    builder = ConfigBuilder(Registry())
+    component = builder.create(fact["kind"], {"name": fact["name"], "args": args}, loaded)
+    assert type(component).__name__ == fact["name"]
+    no_effect = type(component).no_effect_args
+    if any(k in no_effect for k in args):
+        assert len(builder.notices) == 1 and "has no effect" in builder.notices[0]
+    else:
+        assert builder.notices == []
+
+
+def test_sdk_argument_names_and_ours_are_one_argument(loaded):
+    builder = ConfigBuilder(Registry())
+    adam = builder.create("optimizer", {"name": "Adam", "args": {"beta1": 0.8}}, loaded)
+    assert adam.beta_1 == 0.8
+    with pytest.raises(Exception, match="same argument"):
+        builder.create("optimizer", {"name": "Adam", "args": {"beta1": 0.8, "beta_1": 0.9}},
+                       loaded)
+
+
+AUTOML = {
+    "epochs": 1, "train_summary_recording_interval": 1, "learning_rate": 1e-3,
+    "search": [{"domain": "lr", "args": ["learning_rate"], "type": "float",
+                "targets": [1e-4, 1e-3]}],
+}
+
+
+def test_an_automl_config_checks_with_one_notice_and_trains_its_default_choices(tmp_path):
+    root = make_train_mmar(tmp_path, cases=3)
+    path = root / "config" / "config_train.json"
+    config = json.loads(path.read_text())
+    config.update(AUTOML)
+    train = config["train"]
+    # alternatives switched by the search: the first enabled one is the default
+    train["loss"] = [{**train["loss"], "apply": {"@disabled": "loss1"}},
+                     {"name": "NotInstalledLoss", "apply": {"@disabled": "loss2"}}]
+    train["optimizer"] = [{"name": "Adam", "disabled": True}, {"name": "NovoGrad"}]
+    train["model"]["search"] = [{"type": "enum", "args": ["num_classes"], "targets": [[2]],
+                                 "domain": "net"}]
+    train["pre_transforms"][-1]["apply"] = {"probability": "myProb"}
+    path.write_text(json.dumps(config))
+    check = run_clara("config", "check", "-m", str(root))
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.count("notice: AutoML") == 1 and "search, train.loss" in check.stdout
+    out = run_clara("train", "-m", str(root))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "does not run the AutoML search" in out.stdout
+    assert (root / "models" / "model_final.keras").exists()
+    logs = list((root / "models" / "logs").iterdir())
+    assert logs, "TensorBoard logs with step points (train_summary_recording_interval)"
+
+
+def test_every_alternative_disabled_is_the_missing_section(tmp_path):
+    root = make_train_mmar(tmp_path, cases=2)
+    path = root / "config" / "config_train.json"
+    config = json.loads(path.read_text())
+    config["train"]["loss"] = [{"name": "Dice", "disabled": True}]
+    path.write_text(json.dumps(config))
+    check = run_clara("config", "check", "-m", str(root))
+    assert check.returncode != 0 and "train.loss: missing" in check.stderr, check.stderr
+
+
+def test_a_train_config_from_the_sdk_runs_with_its_command_line(tmp_path):
+    """commands/train.sh: -m, -c, -e and one --set with several pairs."""
+    root = make_train_mmar(tmp_path, cases=3)
+    out = run_clara("train", "-m", str(root), "-c", "config/config_train.json",
+                    "-e", "config/environment.json", "--set", "epochs=1",
+                    "learning_rate=0.0001", "num_training_epoch_per_valid=1", "multi_gpu=false",
+                    cwd=str(Path(root).parent))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "trained epochs 1-1" in out.stdout
+
+
+def test_a_federated_client_config_is_refused_in_one_line(tmp_path):
+    root = make_train_mmar(tmp_path, cases=2)
+    (root / "config" / "config_fed_client.json").write_text(json.dumps(
+        {"servers": [{"name": "spleen", "service": {}}],
+         "client": {"local_epochs": 5, "model_reader_writer": {"name": "TFModelReaderWriter"}}}))
+    check = run_clara("config", "check", "-m", str(root), "-c", "config/config_fed_client.json")
+    assert check.returncode != 0
+    problems = [line for line in check.stderr.splitlines() if line.startswith("  - ")]
+    assert len(problems) == 1 and "federated" in problems[0], check.stderr
