@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 from clara_models.ahnet import SegAhnet
-from clara_models.classification import DenseNet121, ResNet18, ResNet34, ResNet50
+from clara_models.classification import Alexnet, DenseNet121, ResNet18, ResNet34, ResNet50
 from clara_models.dynunet import DynUNet
 from clara_models.segresnet import SegResnet
 from clara_models.unet import Unet
@@ -76,7 +76,10 @@ def small_images(model):
 
 
 @parametrize_with_checks([ResNet18(num_classes=3, data_format="channels_last"),
-                          DenseNet121(num_classes=2, data_format="channels_last")],
+                          DenseNet121(num_classes=2, data_format="channels_last"),
+                          Alexnet(num_classes=2, num_feat="8,16,16,16,8,32,32",
+                                  data_format="channels_last", reg_weight=1e-4,
+                                  dropout_prob=0.0)],  # dropout makes 10 steps noisy
                          sample=small_images)
 def test_classification_conformance(component, check):
     check(component)
@@ -156,3 +159,12 @@ def test_vae_needs_a_fixed_input_shape():
     net = SegResnet(num_classes=2, use_vae=True, data_format="channels_last")
     with pytest.raises(ValueError, match='set "dynamic_input_shape": false'):
         build(net, (None, None, None, 1))
+
+
+def test_alexnet_takes_the_sdk_switches_and_refuses_mil():
+    x = np.zeros((2, 64, 64, 1), "float32")
+    for norm in ({"use_batch_norm": True}, {"use_group_norm": False}, {}):
+        net = Alexnet(3, num_feat="8,16,16,16,8,32,32", data_format="channels_last", **norm)
+        assert build(net, x.shape[1:])(x).shape == (2, 3)
+    with pytest.raises(ValueError, match="mil"):
+        Alexnet(2, mil=True)

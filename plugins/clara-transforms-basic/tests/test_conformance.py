@@ -7,6 +7,7 @@ import scipy.io
 import SimpleITK as sitk
 from clara_transforms_basic import (
     crop,
+    extreme_points,
     crop_fixed,
     flip,
     intensity,
@@ -151,6 +152,9 @@ SDK_COMPONENTS = [
     label.SplitBasedOnLabel("model", ["c0", "c1", "c2"]),
     label.CopyProperties(["pred"], from_field="image", properties=["affine"]),
     nifti_out.SaveAsNifti(["image", "label"], out_dir=tempfile.mkdtemp()),
+    extreme_points.AddExtremePointsChannel("image", "label", sigma=2, permutation=1),
+    extreme_points.AddExtremePointsChannel("image", "label", points_channel_field="clicks"),
+    warp.RandomRotate3D(fields=["image", "label"], probability=0.8),
 ]
 
 
