@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import run_clara
+from train_mmar import make_train_mmar
 
 from clara_core.errors import ClaraError
 from clara_core.workflow.cluster import choose_source, describe, resolve_cluster
@@ -91,3 +93,16 @@ def test_auto_trains_alone_without_a_cluster():
 def test_bad_cluster_descriptions_say_what_to_set(env, mode, message):
     with pytest.raises(ClaraError, match=message):
         choose_source(mode, env)
+
+
+def test_the_sdks_mpirun_launch_trains_once_on_rank_0(tmp_path):
+    """train_2gpu.sh: mpirun -np 2 ... multi_gpu=true; rank 1 steps aside."""
+    root = make_train_mmar(tmp_path, cases=2)
+    mpi = {"OMPI_COMM_WORLD_RANK": "1", "OMPI_COMM_WORLD_SIZE": "2",
+           "OMPI_COMM_WORLD_LOCAL_SIZE": "2"}
+    out = run_clara("train", "-m", str(root), "--set", "epochs=1", "multi_gpu=true", env=mpi)
+    assert out.returncode == 0 and "rank 0 trains" in out.stdout, out.stderr
+    assert not (root / "models").exists()
+    spread = dict(mpi, OMPI_COMM_WORLD_LOCAL_SIZE="1")
+    out = run_clara("train", "-m", str(root), env=spread)
+    assert out.returncode == 2 and "several hosts" in out.stderr and "srun" in out.stderr

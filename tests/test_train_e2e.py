@@ -150,6 +150,20 @@ def test_fine_tune_from_a_missing_file_says_what_to_give(tmp_path):
     assert "MMAR_CKPT points at" in out.stderr and ".weights.h5" in out.stderr
 
 
+def test_fine_tune_from_an_sdk_tf1_checkpoint_says_what_to_do(tmp_path):
+    """train_finetune.sh passes MMAR_CKPT=$MMAR_ROOT/models/model.ckpt (TF1 files)."""
+    root = make_train_mmar(tmp_path)
+    for ext in (".index", ".meta", ".data-00000-of-00001"):
+        (root / "models").mkdir(exist_ok=True)
+        (root / "models" / f"model.ckpt{ext}").write_bytes(b"tf1")
+    out = run_clara("train", "-m", str(root), "--set", f"MMAR_CKPT={root}/models/model.ckpt",
+                    "epochs=1")
+    assert out.returncode == 2
+    assert "TensorFlow 1 checkpoint" in out.stderr and "model_best.weights.h5" in out.stderr
+    assert sorted(p.name for p in (root / "models").iterdir() if p.name.startswith("model.")) \
+        == ["model.ckpt.data-00000-of-00001", "model.ckpt.index", "model.ckpt.meta"]
+
+
 def test_resume_without_a_previous_run_says_what_to_do(tmp_path):
     root = make_train_mmar(tmp_path)
     out = run_clara("train", "-m", str(root), "--resume")

@@ -7,8 +7,8 @@ import scipy.io
 import SimpleITK as sitk
 from clara_transforms_basic import (
     crop,
-    extreme_points,
     crop_fixed,
+    extreme_points,
     flip,
     intensity,
     label,

@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from clara_core.cli.config_cmd import add_config_source_args, load_and_build
-from clara_core.workflow.cluster import CLUSTER_MODES, choose_source
+from clara_core.workflow.cluster import CLUSTER_MODES, choose_source, mpirun_rank
 
 
 def add_parser(sub: Any) -> None:
@@ -29,7 +29,12 @@ def add_parser(sub: Any) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    choose_source(args.cluster, os.environ)  # a malformed TF_CONFIG stops us here
+    source = choose_source(args.cluster, os.environ)  # a malformed TF_CONFIG stops us here
+    rank = mpirun_rank(os.environ) if source is None else None
+    if rank:  # the SDK's mpirun launch of one process per GPU: rank 0 uses them all
+        print(f"mpirun rank {rank}: nothing to do; rank 0 trains on every GPU of this host "
+              "(multi_gpu=true)")
+        return 0
     built = load_and_build(args)  # all config problems before TensorFlow is imported
     from clara_core.workflow.cluster import resolve_cluster
     from clara_core.workflow.run_folder import RunFolder

@@ -93,6 +93,10 @@ class TrainSettings:
     train_summary_recording_interval: int = setting(
         0, "also write the step loss (and aux ops) to TensorBoard every N steps; 0: "
         "once per epoch only", at_least(0, MAX_EPOCHS))
+    use_tf32: bool = setting(True, "TensorFloat-32 matrix maths on Ampere and newer GPUs "
+                                   "(TensorFlow's default); false keeps full float32")
+    use_xla: bool = setting(False, "SDK switch for XLA compilation", no_effect=(
+        "XLA auto-clustering is TensorFlow's own: TF_XLA_FLAGS=--tf_xla_auto_jit=2"))
     names_only: bool = setting(False, 'refuse "path" components (configs you do not trust)')
     cpu_channels_last: bool = setting(
         True, "on a machine without a GPU, build channels_first models channels_last")

@@ -64,6 +64,13 @@ def load_pretrained(model: Any, path: str, log: Callable[[str], None] = print) -
     if os.path.isdir(path):
         folder = RunFolder(path)
         path = folder.existing_weights() or folder.weights("best")
+    if not os.path.exists(path) and any(os.path.exists(path + ext)
+                                        for ext in (".index", ".meta")):
+        raise ClaraError(
+            f"MMAR_CKPT points at {path}, a TensorFlow 1 checkpoint written by the SDK "
+            "(model.ckpt.index, .data, .meta): its graph variables have no mapping onto a "
+            "Keras model. Train once with clara train and fine-tune from that run's "
+            "models/model_best.weights.h5, or leave MMAR_CKPT unset to start afresh.")
     if not os.path.exists(path):
         raise ClaraError(
             f"MMAR_CKPT points at {path}, which does not exist. Give a .weights.h5 file "

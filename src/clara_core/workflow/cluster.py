@@ -139,6 +139,43 @@ def describe(environ: Mapping[str, str], mode: str = "auto") -> tuple[str, str, 
     return None
 
 
+#: (rank, size, ranks on this host) as Open MPI's and MPICH's mpirun set them
+MPI_VARIABLES = (("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_SIZE"),
+                 ("PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS"))
+
+
+def mpirun_rank(environ: Mapping[str, str]) -> int | None:
+    """This process's rank when ``mpirun`` started several copies of ``clara train`` on
+    one host, as the SDK's ``train_2gpu.sh`` does for Horovod; None without mpirun.
+    Rank 0 trains on every GPU of the host (``multi_gpu``), the others have nothing
+    to do. Ranks on several hosts are refused: a multi-host job comes from SLURM or
+    ``TF_CONFIG``.
+
+    >>> mpirun_rank({"OMPI_COMM_WORLD_RANK": "1", "OMPI_COMM_WORLD_SIZE": "2",
+    ...              "OMPI_COMM_WORLD_LOCAL_SIZE": "2"})
+    1
+    >>> mpirun_rank({}) is None
+    True
+    """
+    for rank_key, size_key, local_key in MPI_VARIABLES:
+        if rank_key not in environ:
+            continue
+        try:
+            rank, size = int(environ[rank_key]), int(environ.get(size_key, "1"))
+            local = int(environ.get(local_key, str(size)))
+        except ValueError:
+            return None
+        if size <= 1:
+            return None
+        if local < size:
+            raise ClaraError(
+                f"mpirun started {size} copies of clara on several hosts; clara does not "
+                "use MPI: launch a multi-host job with srun (SLURM) or a TF_CONFIG per "
+                "worker (Kubernetes), see examples/cluster/, or one process per host.")
+        return rank
+    return None
+
+
 def resolve_cluster(mode: str = "auto", gpus_per_node: int | None = None) -> Cluster | None:
     """The cluster this process belongs to (from ``os.environ``, which TensorFlow's
     resolvers read), or None to train alone. ``gpus_per_node`` defaults to the GPUs
@@ -200,4 +237,4 @@ def multi_worker_strategy(cluster: Cluster, gpu: bool) -> Any:
 
 
 __all__ = ["CLUSTER_MODES", "Cluster", "choose_source", "collective_timeout", "describe",
-           "multi_worker_strategy", "resolve_cluster"]
+           "mpirun_rank", "multi_worker_strategy", "resolve_cluster"]

@@ -30,13 +30,15 @@ def amp_dtype(settings: TrainSettings, has_gpu: bool) -> str | None:
 
 
 def seed_everything(settings: TrainSettings) -> None:
-    """Seed Python, NumPy and Keras; with ``determinism``, deterministic TensorFlow ops."""
+    """Seed Python, NumPy and Keras; with ``determinism``, deterministic TensorFlow ops;
+    TensorFloat-32 as ``use_tf32`` says."""
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(settings.seed)
     if settings.determinism is not None:
         tf.config.experimental.enable_op_determinism()
+    tf.config.experimental.enable_tensor_float_32_execution(settings.use_tf32)
 
 
 def has_gpu() -> bool:
