@@ -58,6 +58,20 @@ def test_same_seed_same_batches_whatever_the_worker_count(tmp_path, heavy):
                                                          strict=True))
 
 
+def test_an_epoch_smaller_than_a_batch_repeats_its_samples_to_fill_one(tmp_path):
+    """3 cases, one crop each, batch 4: one batch of 4 (the SDK's repeat), not none."""
+    folder = data(tmp_path, cases=3)
+    p = SegmentationImagePipeline("dataset.json", output_batch_size=4, num_workers=1,
+                                  shuffle=False)
+    p.set_root(str(folder))
+    p.set_transforms([LoadNifti(fields=["image", "label"]),
+                      ConvertToChannelsFirst(fields=["image", "label"]),
+                      CropByPosNegRatio(size=[8, 8, 8], num_samples=1)])
+    batches = list(p.batches(0))
+    assert len(batches) == 1 and batches[0][0].shape[0] == 4
+    assert np.array_equal(batches[0][0][3], batches[0][0][0])  # the first sample again
+
+
 def test_cache_all_runs_the_prefix_once_per_case(tmp_path):
     p = pipeline(data(tmp_path), 2)
     assert p.cache_all() == 5

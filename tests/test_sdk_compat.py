@@ -140,3 +140,18 @@ def test_a_federated_client_config_is_refused_in_one_line(tmp_path):
     assert check.returncode != 0
     problems = [line for line in check.stderr.splitlines() if line.startswith("  - ")]
     assert len(problems) == 1 and "federated" in problems[0], check.stderr
+
+
+def test_plain_unknown_top_level_keys_are_named_and_near_misses_refused(tmp_path):
+    """The SDK kept any top-level key as a global variable (print_conf, ...)."""
+    root = make_train_mmar(tmp_path, cases=2)
+    path = root / "config" / "config_train.json"
+    config = json.loads(path.read_text())
+    path.write_text(json.dumps({**config, "print_conf": True, "cudnn_benchmark": False}))
+    check = run_clara("config", "check", "-m", str(root))
+    assert check.returncode == 0, check.stderr
+    assert "ignored, no clara setting has these names: print_conf, cudnn_benchmark" \
+        in check.stdout
+    path.write_text(json.dumps({**config, "epcohs": 3}))
+    check = run_clara("config", "check", "-m", str(root))
+    assert check.returncode == 2 and "did you mean 'epochs'" in check.stderr

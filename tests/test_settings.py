@@ -30,6 +30,7 @@ BAD_TRAIN: dict[str, list[object]] = {
     "train_summary_recording_interval": [-1, 2.5, "10", None],
     "use_tf32": ["yes", 1, None],
     "use_xla": ["no", 0],
+    "use_scanning_window": ["yes", 1],
     "learning_rate": [0, -0.1, math.inf, math.nan, "1e-3", True, None],
     "multi_gpu": ["false", 1, None],
     "dynamic_input_shape": ["yes", 0],
@@ -58,7 +59,7 @@ GOOD_TRAIN: dict[str, list[object]] = {
     "use_amp": [True, False], "amp_dtype": ["float16", "bfloat16", None],
     "names_only": [False], "cpu_channels_last": [True, False],
     "train_summary_recording_interval": [0, 1, 10],
-    "use_tf32": [True, False], "use_xla": [False],
+    "use_tf32": [True, False], "use_xla": [False], "use_scanning_window": [True, False],
     "determinism": [{"random_seed": 0}, {"random_seed": 2**32 - 1}, {}, None],
 }
 

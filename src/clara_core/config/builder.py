@@ -102,8 +102,11 @@ class ConfigBuilder:
         settings_cls: type[TrainSettings | EvalSettings] = \
             EvalSettings if loaded.is_eval else TrainSettings
         not_settings = [*(EVAL_SECTIONS if loaded.is_eval else layout), *OUT_OF_SCOPE]
+        ignored: list[str] = []
         settings: TrainSettings | EvalSettings = parse_settings(
-            settings_cls, cfg, (), self.problems, not_settings)
+            settings_cls, cfg, (), self.problems, not_settings, ignored)
+        if ignored:
+            self.notices.append(f"ignored, no clara setting has these names: {', '.join(ignored)}")
         if settings.names_only:
             self.registry.policy = replace(self.registry.policy, names_only=True)
         custom = os.path.join(loaded.mmar_root, "custom")

@@ -97,6 +97,8 @@ class TrainSettings:
                                    "(TensorFlow's default); false keeps full float32")
     use_xla: bool = setting(False, "SDK switch for XLA compilation", no_effect=(
         "XLA auto-clustering is TensorFlow's own: TF_XLA_FLAGS=--tf_xla_auto_jit=2"))
+    use_scanning_window: bool = setting(False, "SDK switch for scanning-window validation",
+                                        no_effect="the validate section's inferer chooses")
     names_only: bool = setting(False, 'refuse "path" components (configs you do not trust)')
     cpu_channels_last: bool = setting(
         True, "on a machine without a GPU, build channels_first models channels_last")
@@ -155,10 +157,16 @@ def expected(cls: type, name: str) -> str:
 
 
 def parse_settings(cls: type[S], values: Mapping[str, Any], loc: tuple[str | int, ...],
-                   problems: list[Problem], sections: Collection[str] = ()) -> S:
+                   problems: list[Problem], sections: Collection[str] = (),
+                   ignored: list[str] | None = None) -> S:
     """The settings in ``values`` as a ``cls`` instance; each bad one is a problem (with
     its location under ``loc``) and keeps its default. Keys in ``sections`` are the
-    config's component sections, not settings."""
+    config's component sections, not settings.
+
+    With ``ignored``, an unknown key holding a plain value (text, number, true/false)
+    and close to no known name goes there instead of being a problem: the SDK kept
+    such keys as global variables (``"print_conf": true``), so its users' configs
+    carry them. A near miss (``"epcohs"``) stays a problem."""
     hints = typing.get_type_hints(cls)
     known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
     kwargs: dict[str, Any] = {}
@@ -169,8 +177,13 @@ def parse_settings(cls: type[S], values: Mapping[str, Any], loc: tuple[str | int
         f = known.get(key)
         if f is None:
             names = [*known, *sections]
-            problems.append(Problem(where, f"unknown setting {key!r}", did_you_mean(key, names)
-                                    or f"known settings: {', '.join(names)}"))
+            near = did_you_mean(key, names)
+            if ignored is not None and not near and (value is None or isinstance(
+                    value, str | int | float | bool)):
+                ignored.append(key)
+                continue
+            problems.append(Problem(where, f"unknown setting {key!r}",
+                                    near or f"known settings: {', '.join(names)}"))
             continue
         nested = _dataclass_of(hints[key])
         if nested is not None and isinstance(value, dict):
