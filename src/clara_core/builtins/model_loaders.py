@@ -33,11 +33,7 @@ class CheckpointLoader(ModelLoader):
     of ``model_final.keras`` with the weights ``checkpoint`` names: ``best`` (by the key
     metric; the final weights when there is no best), ``final`` or ``latest``."""
 
-    def __init__(self, checkpoint_dir: str = "models", checkpoint: str = "best",
-                 input_node_names: dict[str, str] | None = None,
-                 output_node_names: dict[str, str] | None = None,
-                 checkpoint_file_prefix: str = "model.ckpt",
-                 infer_in_training_mode: bool = False) -> None:
+    def __init__(self, checkpoint_dir: str = "models", checkpoint: str = "best") -> None:
         check_argument(type(self).__name__, "checkpoint", checkpoint, checkpoint in WEIGHTS,
                        '"best", "final" or "latest"')
         self.checkpoint_dir, self.checkpoint = checkpoint_dir, checkpoint
@@ -69,9 +65,7 @@ class FrozenGraphModelLoader(ModelLoader):
     this loader takes from ``saved_model`` beside ``model_file_path`` (or from the path
     itself when it is a SavedModel folder)."""
 
-    def __init__(self, model_file_path: str, input_node_names: dict[str, str] | None = None,
-                 output_node_names: dict[str, str] | None = None,
-                 infer_in_training_mode: bool = False) -> None:
+    def __init__(self, model_file_path: str) -> None:
         self.model_file_path = model_file_path
 
     def load(self, build_ctx: Any) -> Any:

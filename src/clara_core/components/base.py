@@ -62,7 +62,8 @@ class Component:
 
     #: SDK arguments accepted so its configs run unchanged but without effect here,
     #: each with why: ``clara config check`` and ``clara train`` print one notice line
-    #: naming the ones a config sets, so none is ignored silently
+    #: naming the ones a config sets, so none is ignored silently. The config builder
+    #: does not pass them on, so the constructor need not take them
     no_effect_args: ClassVar[Mapping[str, str]] = {}
 
     #: SDK argument names that are this constructor's arguments under another name

@@ -311,12 +311,16 @@ class ConfigBuilder:
         args = self._renamed(cls, spec.get("args", {}), loc)
         if args is None:
             return None
+        # an argument without effect is named in the notice and not passed on: the
+        # class declares it (no_effect_args) and need not take it
+        no_effect = getattr(cls, "no_effect_args", {})
+        self._no_effect.extend(f"{format_location((*loc, 'args', k))} ({no_effect[k]})"
+                               for k in args if k in no_effect)
+        args = {k: v for k, v in args.items() if k not in no_effect}
         problems = check_args(cls, label, args, format_location((*loc, "args")))
         if problems:
             self.problems.extend(problems)
             return None
-        self._no_effect.extend(f"{format_location((*loc, 'args', k))} ({cls.no_effect_args[k]})"
-                               for k in args if k in cls.no_effect_args)
         args = self._resolve_outputs(cls, args, loc, loaded)
         if kind == "pipeline" and self.check_data and \
                 isinstance(args.get("data_list_file_path"), str):

@@ -44,13 +44,7 @@ class ClassificationImagePipeline(ImagePipeline):
                  image_field: str = "image", label_field: str = "label",
                  shuffle: bool | None = None, cache: bool = True,
                  num_cache_objects: int | None = None, replace_percent: float = 0.0,
-                 cache_dir: str | None = None, skip_bad_cases: bool = False,
-                 output_label_format: Any = None, batched_by_transforms: bool = False,
-                 duplicate_count: int = 1, extra_inputs: Any = None,
-                 items_per_category: Any = None, category_weights: Any = None,
-                 output_image_channels: int | None = None, output_data_dims: int | None = None,
-                 output_image_dtype: str = "float32", multiprocessing: bool = False,
-                 repeat: bool = True) -> None:
+                 cache_dir: str | None = None, skip_bad_cases: bool = False) -> None:
         ImagePipeline.__init__(
             self, data_list_file_path, data_file_base_dir=data_file_base_dir,
             data_list_key=data_list_key, output_crop_size=output_crop_size,

@@ -73,11 +73,7 @@ class ImagePipeline(DataPipeline):
                  image_field: str = "image", label_field: str = "label",
                  shuffle: bool | None = None, cache: bool = True,
                  num_cache_objects: int | None = None, replace_percent: float = 0.0,
-                 cache_dir: str | None = None, skip_bad_cases: bool = False,
-                 output_image_channels: int | None = None,
-                 output_label_channels: int | None = None, output_data_dims: int | None = None,
-                 output_image_dtype: str = "float32", multiprocessing: bool = False,
-                 repeat: bool = True) -> None:
+                 cache_dir: str | None = None, skip_bad_cases: bool = False) -> None:
         owner = type(self).__name__
         check_data_format(owner, output_data_format, "output_data_format")
         check_arguments(owner, [

@@ -31,10 +31,7 @@ class SegmentationImagePipelineWithCache(SegmentationImagePipeline):
                  num_cache_objects: int | None = None, replace_percent: float = 0.1,
                  image_field: str = "image", label_field: str = "label",
                  shuffle: bool | None = None, cache_dir: str | None = None,
-                 skip_bad_cases: bool = False, output_image_channels: int | None = None,
-                 output_label_channels: int | None = None, output_data_dims: int | None = None,
-                 output_image_dtype: str = "float32", multiprocessing: bool = False,
-                 repeat: bool = True) -> None:
+                 skip_bad_cases: bool = False) -> None:
         SegmentationImagePipeline.__init__(
             self, data_list_file_path, data_file_base_dir=data_file_base_dir,
             data_list_key=data_list_key, output_crop_size=output_crop_size,
@@ -43,10 +40,7 @@ class SegmentationImagePipelineWithCache(SegmentationImagePipeline):
             output_data_format=output_data_format, image_field=image_field,
             label_field=label_field, shuffle=shuffle, cache=True,
             num_cache_objects=num_cache_objects, replace_percent=replace_percent,
-            cache_dir=cache_dir, skip_bad_cases=skip_bad_cases,
-            output_image_channels=output_image_channels,
-            output_label_channels=output_label_channels, output_data_dims=output_data_dims,
-            output_image_dtype=output_image_dtype, multiprocessing=multiprocessing, repeat=repeat)
+            cache_dir=cache_dir, skip_bad_cases=skip_bad_cases)
 
 
 class SegmentationKerasImagePipeline(SegmentationImagePipeline):

@@ -48,8 +48,7 @@ class ComputeMulticlassAverage(Metric):
     def __init__(self, name: str, field: str, label_index: int | None = None,
                  invalid_value: float = float("nan"), report_path: str | None = None,
                  is_key_metric: bool = False, do_print: bool = True,
-                 do_summary: bool = True, label_field: str | None = None,
-                 auc_average: str = "macro") -> None:
+                 do_summary: bool = True) -> None:
         Metric.__init__(self, MetricList(name, invalid_value, report_path), field=field,
                         is_key_metric=is_key_metric, do_print=do_print, do_summary=do_summary)
         self.label_index = label_index

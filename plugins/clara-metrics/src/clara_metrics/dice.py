@@ -23,7 +23,8 @@ def dice_per_class(pred: np.ndarray, label: np.ndarray, classes: list[int]) -> n
 class ComputeAverageDice(PerClassMetric):
     """Mean over cases of the Dice between ``field`` (prediction) and ``label_field``.
 
-    A multi-channel prediction is reduced with argmax over channels; classes are
+    A multi-channel prediction is reduced with argmax over channels (a one-channel
+    probability map by ``logit_thresh``, 0.5); classes are
     ``1 .. num_classes-1`` when ``remove_bg`` (default) and include 0 otherwise. A
     case's value is the mean over classes present in prediction or label;
     a case where none is present gets ``invalid_value``. Per-class means are kept
@@ -43,16 +44,6 @@ class ComputeAverageDice(PerClassMetric):
     jaccard = False
     no_effect_args = {"is_2d": "2D or 3D is read from the data",
                       "is_one_hot_targets": "a one-hot label is recognised by its channels"}
-
-    def __init__(self, name: str, field: str = "model", label_field: str = "label",
-                 remove_bg: bool = True, num_classes: int | None = None,
-                 invalid_value: float = float("nan"), report_path: str | None = None,
-                 is_key_metric: bool = False, do_print: bool = True, do_summary: bool = True,
-                 logit_thresh: float = 0.5, is_2d: bool = False,
-                 is_one_hot_targets: bool = False) -> None:
-        PerClassMetric.__init__(self, name, field, label_field, remove_bg, num_classes,
-                                invalid_value, report_path, is_key_metric, do_print, do_summary,
-                                logit_thresh)
 
     @staticmethod
     def overlap(p: np.ndarray, t: np.ndarray, jaccard: bool) -> float:

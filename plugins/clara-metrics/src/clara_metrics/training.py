@@ -112,8 +112,7 @@ class ComputeAccuracy(TrainAccuracy):
         "do_print": "every aux op is shown in the progress line",
     }
 
-    def __init__(self, tag: str, use_sigmoid: bool = False, do_summary: bool = True,
-                 do_print: bool = True, data_format: str = "channels_first") -> None:
+    def __init__(self, tag: str, data_format: str = "channels_first") -> None:
         TrainAccuracy.__init__(self, tag=tag, data_format=data_format)
 
 

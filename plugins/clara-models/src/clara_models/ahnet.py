@@ -46,7 +46,7 @@ class SegAhnet(Model):
                                               "read; the encoder starts from random weights"}
 
     def __init__(self, num_classes: int, if_use_psp: bool = False,
-                 pretrain_weight_name: str | None = None, plane: str = "z",
+                 plane: str = "z",
                  final_activation: str = "softmax", n_spatial_dim: int = 3,
                  data_format: str = "channels_first") -> None:
         Model.__init__(self)
@@ -57,7 +57,7 @@ class SegAhnet(Model):
             ("n_spatial_dim", n_spatial_dim, n_spatial_dim in (2, 3), "2 or 3"),
         ])
         self.num_classes, self.if_use_psp = num_classes, if_use_psp
-        self.pretrain_weight_name, self.plane = pretrain_weight_name, plane
+        self.plane = plane
         self.final_activation, self.n_spatial_dim = final_activation, n_spatial_dim
         self.data_format = data_format
 

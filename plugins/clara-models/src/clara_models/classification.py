@@ -147,8 +147,7 @@ class Alexnet(_Classifier):
                  "96,256,512,1024,1024,3072,4096", mil: bool = False,
                  use_batch_norm: bool = False, use_group_norm: bool = True,
                  use_group_normG: int = 8, reg_weight: float = 0.0, dropout_prob: float = 0.5,
-                 final_activation: str = "softmax", dtype: str = "float32",
-                 data_format: str = "channels_first") -> None:
+                 final_activation: str = "softmax", data_format: str = "channels_first") -> None:
         _Classifier.__init__(self, num_classes, final_activation, data_format, dropout_prob)
         owner = type(self).__name__
         feat = int_list(owner, "num_feat", num_feat, 1, "96,256,512,1024,1024,3072,4096")

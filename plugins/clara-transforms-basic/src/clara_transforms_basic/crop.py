@@ -155,15 +155,14 @@ class FastCropByPosNegRatio(CropByPosNegRatio):
 
     def __init__(self, size: Sequence[int], image_field: str = "image",
                  label_field: str = "label", pos: float = 1.0, neg: float = 1.0,
-                 batch_size: int = 1, fields: str | Sequence[str] | None = None,
-                 batches_to_gen_at_once: int = 1) -> None:
+                 batch_size: int = 1, fields: str | Sequence[str] | None = None) -> None:
         images = [fields] if isinstance(fields, str) else list(fields or [image_field])
         CropByPosNegRatio.__init__(self, size, image_field=images[0],
                                    label_field=label_field, pos=pos, neg=neg,
                                    num_samples=batch_size,
                                    fields=[*images, *([label_field] if label_field not in
                                                       images else [])])
-        self.batch_size, self.batches_to_gen_at_once = batch_size, batches_to_gen_at_once
+        self.batch_size = batch_size
 
 
 class FastPosNegRatioCropROI(CropByPosNegRatio):
@@ -193,15 +192,15 @@ class FastPosNegRatioCropROI(CropByPosNegRatio):
     def __init__(self, size: Sequence[int], image_field: str = "image",
                  label_field: str = "label", pos: float = 1.0, neg: float = 1.0,
                  deform: bool = False, rotation: bool = False, rotation_degree: float = 20.0,
-                 scale: bool = False, scale_factor: float = 0.1, fast_crop: bool = True,
-                 batch_size: int = 1, deform_magnitude: float = 3.0) -> None:
+                 scale: bool = False, scale_factor: float = 0.1, batch_size: int = 1,
+                 deform_magnitude: float = 3.0) -> None:
         CropByPosNegRatio.__init__(self, size, image_field=image_field,
                                    label_field=label_field, pos=pos, neg=neg,
                                    num_samples=batch_size)
         check_argument(type(self).__name__, "scale_factor", scale_factor,
                        0 <= scale_factor < 1, "a fraction in [0, 1)")
         self.deform, self.rotation, self.rotation_degree = deform, rotation, rotation_degree
-        self.scale, self.scale_factor, self.fast_crop = scale, scale_factor, fast_crop
+        self.scale, self.scale_factor = scale, scale_factor
         self.batch_size, self.deform_magnitude = batch_size, deform_magnitude
         self._warps: list[tuple[np.ndarray, np.ndarray | None]] = []
 
