@@ -311,3 +311,19 @@ def test_a_global_batch_that_does_not_split_over_the_replicas_is_refused(tmp_pat
     p = pipeline(data(tmp_path, cases=2), 1)
     with pytest.raises(ClaraError, match="output_batch_size 2 does not split over 3 replicas"):
         p.set_shard([0], 3)
+
+
+def test_replicas_with_fewer_samples_than_a_batch_repeat_them_and_empty_ones_are_refused(
+        tmp_path):
+    folder = data(tmp_path, cases=3)
+    p = SegmentationImagePipeline("dataset.json", output_batch_size=8, num_workers=1)
+    p.set_root(str(folder))
+    p.set_transforms([LoadNifti(fields=["image", "label"]),
+                      ConvertToChannelsFirst(fields=["image", "label"]),
+                      CropByPosNegRatio(size=[8, 8, 8], num_samples=1)])
+    p.set_shard([0, 1], 2)  # 2 and 1 cases, 4 samples a replica
+    steps = list(p.replica_feed(0))
+    assert len(steps) == 1 and [b[0].shape[0] for b in steps[0]] == [4, 4]
+    p.set_shard([0, 1, 2, 3], 4)  # replica 3 owns no case
+    with pytest.raises(ClaraError, match="cannot give each of 4 replicas a case"):
+        list(p.replica_feed(0))

@@ -413,10 +413,12 @@ class ImagePipeline(DataPipeline):
         window = self._window(epoch)
         size = shard.per_replica_batch(self.output_batch_size)
         steps = shard.steps(window, self.samples_per_case(), self.output_batch_size)
-        if steps == 0:
-            raise ClaraError(f"{len(window)} training case(s) cannot give each of "
-                             f"{shard.num_replicas} replicas a batch of {size}: add cases, "
-                             "or train on fewer devices or workers.")
+        if steps == 0:  # fewer samples than a batch: they repeat to fill one, as on one device
+            if any(not shard.replica_cases(window, g) for g in range(shard.num_replicas)):
+                raise ClaraError(f"{len(window)} training case(s) cannot give each of "
+                                 f"{shard.num_replicas} replicas a case: add cases, or train "
+                                 "on fewer devices or workers.")
+            steps = 1
         streams = [self._cycled_samples(epoch, shard.order(window, g, self._seed, epoch,
                                                            self.shuffle))
                    for g in shard.replicas]
