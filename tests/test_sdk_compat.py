@@ -155,3 +155,23 @@ def test_plain_unknown_top_level_keys_are_named_and_near_misses_refused(tmp_path
     path.write_text(json.dumps({**config, "epcohs": 3}))
     check = run_clara("config", "check", "-m", str(root))
     assert check.returncode == 2 and "did you mean 'epochs'" in check.stderr
+
+
+def test_every_fields_argument_takes_a_field_or_a_list_as_the_sdk_did():
+    from clara_core.config.argcheck import constructor_parameters, json_value_ok
+    from clara_core.registry.kinds import KINDS
+
+    registry = Registry()
+    for kind in KINDS:
+        for name in registry.names(kind):
+            params, hints, _ = constructor_parameters(registry.resolve(kind, name))
+            if "fields" in params:
+                annotation = hints.get("fields", params["fields"].annotation)
+                for value in ("image", ["image", "label"]):
+                    assert json_value_ok(value, annotation), (kind, name, value)
+
+
+def test_the_sdk_crop_takes_an_image_field_and_its_batch_size(loaded):
+    crop = ConfigBuilder(Registry()).create("transform", {"name": "CropByPosNegRatio", "args": {
+        "size": [8, 8, 8], "fields": "image", "label_field": "label", "batch_size": 2}}, loaded)
+    assert crop.fields == ["image", "label"] and crop.num_samples == 2

@@ -43,11 +43,15 @@ class CropByPosNegRatio(MultiFieldTransformer, RandomTransform):
     ((3, 1, 8, 8, 8), True)
     """
 
+    sdk_aliases = {"batch_size": "num_samples"}  # the SDK's name for the crops per case
+
     def __init__(self, size: Sequence[int], image_field: str = "image",
                  label_field: str = "label", pos: float = 1.0, neg: float = 1.0,
-                 num_samples: int = 1, fields: Sequence[str] | None = None) -> None:
-        MultiFieldTransformer.__init__(self, list(fields) if fields else [image_field,
-                                                                          label_field])
+                 num_samples: int = 1, fields: str | Sequence[str] | None = None) -> None:
+        # the fields cropped: a field or a list (the SDK's form), the label always with them
+        names = [fields] if isinstance(fields, str) else list(fields or [image_field])
+        MultiFieldTransformer.__init__(self, [*names, *([label_field] if label_field not in
+                                                        names else [])])
         owner = type(self).__name__
         check_sizes(owner, "size", size)
         if pos < 0 or neg < 0 or pos + neg == 0:
@@ -150,6 +154,7 @@ class FastCropByPosNegRatio(CropByPosNegRatio):
     (4, ['image', 'label'])
     """
 
+    sdk_aliases: dict[str, str] = {}  # batch_size is this class's own argument
     no_effect_args = {"batches_to_gen_at_once": "crops are made per case, in the "
                                                 "pipeline's worker threads, as needed"}
 
@@ -159,9 +164,7 @@ class FastCropByPosNegRatio(CropByPosNegRatio):
         images = [fields] if isinstance(fields, str) else list(fields or [image_field])
         CropByPosNegRatio.__init__(self, size, image_field=images[0],
                                    label_field=label_field, pos=pos, neg=neg,
-                                   num_samples=batch_size,
-                                   fields=[*images, *([label_field] if label_field not in
-                                                      images else [])])
+                                   num_samples=batch_size, fields=images)
         self.batch_size = batch_size
 
 
@@ -187,6 +190,7 @@ class FastPosNegRatioCropROI(CropByPosNegRatio):
     ((1, 8, 8, 8), [np.float32(0.0), np.float32(1.0)])
     """
 
+    sdk_aliases: dict[str, str] = {}  # batch_size is this class's own argument
     no_effect_args = {"fast_crop": "every crop here is the fast one"}
 
     def __init__(self, size: Sequence[int], image_field: str = "image",
