@@ -121,14 +121,29 @@ def test_every_alternative_disabled_is_the_missing_section(tmp_path):
 
 
 def test_a_train_config_from_the_sdk_runs_with_its_command_line(tmp_path):
-    """commands/train.sh: -m, -c, -e and one --set with several pairs."""
+    """commands/train.sh, then train_finetune.sh: -m, -c, -e and one --set with several
+    pairs; MMAR_CKPT_DIR a folder the script made and copied the config into."""
     root = make_train_mmar(tmp_path, cases=3)
+    run_dir = root / "models" / "trn_base"
+    run_dir.mkdir(parents=True)
+    (run_dir / "config_train.json").write_text((root / "config" / "config_train.json")
+                                               .read_text())
     out = run_clara("train", "-m", str(root), "-c", "config/config_train.json",
                     "-e", "config/environment.json", "--set", "epochs=1",
                     "learning_rate=0.0001", "num_training_epoch_per_valid=1", "multi_gpu=false",
-                    cwd=str(Path(root).parent))
+                    "MMAR_CKPT_DIR=models/trn_base", cwd=str(Path(root).parent))
     assert out.returncode == 0, out.stdout + out.stderr
     assert "trained epochs 1-1" in out.stdout
+    assert (run_dir / "model_final.weights.h5").exists()
+    assert (run_dir / "config_train.json").read_text() == \
+        (root / "config" / "config_train.json").read_text()  # the script's copy is kept
+    finetune = run_clara("train", "-m", str(root), "-c", "config/config_train.json",
+                         "-e", "config/environment.json", "--set",
+                         f"MMAR_CKPT={run_dir / 'model_final.weights.h5'}", "epochs=1",
+                         f"MMAR_CKPT_DIR={root / 'models' / 'finetuned'}")
+    assert finetune.returncode == 0, finetune.stdout + finetune.stderr
+    assert "fine-tuning from" in finetune.stdout
+    assert (root / "models" / "finetuned" / "model_final.weights.h5").exists()
 
 
 def test_a_federated_client_config_is_refused_in_one_line(tmp_path):

@@ -33,17 +33,19 @@ class SegAhnet(Model):
     Input sizes: in-plane divisible by 32, the slice axis by 8 (3D).
     ``get_loss()`` is 0: AH-Net has no model-specific loss term.
 
-    ``pretrain_weight_name`` named the SDK's ImageNet ResNet-50 weights, a TF1
-    checkpoint clara cannot read: it is accepted with a notice and the encoder
-    starts from random weights (fine-tune from a clara run with ``MMAR_CKPT``).
+    ``pretrain_weight_name`` named the ImageNet ResNet-50 weights the SDK copied into
+    its TF1 graph: they are not mapped onto this encoder, so the argument is accepted
+    with a notice and the encoder starts from random weights (fine-tune from a clara
+    run with ``MMAR_CKPT``).
 
     >>> net = SegAhnet(num_classes=3, if_use_psp=True, plane="z")
     >>> net.n_spatial_dim, net.plane
     (3, 'z')
     """
 
-    no_effect_args = {"pretrain_weight_name": "the SDK's TF1 ResNet-50 weights cannot be "
-                                              "read; the encoder starts from random weights"}
+    no_effect_args = {"pretrain_weight_name": "pretrained 2D ResNet-50 weights are not "
+                                              "mapped onto this encoder; it starts from "
+                                              "random weights"}
 
     def __init__(self, num_classes: int, if_use_psp: bool = False,
                  plane: str = "z",
