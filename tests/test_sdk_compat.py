@@ -190,3 +190,16 @@ def test_the_sdk_crop_takes_an_image_field_and_its_batch_size(loaded):
     crop = ConfigBuilder(Registry()).create("transform", {"name": "CropByPosNegRatio", "args": {
         "size": [8, 8, 8], "fields": "image", "label_field": "label", "batch_size": 2}}, loaded)
     assert crop.fields == ["image", "label"] and crop.num_samples == 2
+
+
+def test_a_refused_value_is_one_line_naming_what_works(loaded):
+    builder = ConfigBuilder(Registry())
+    net = builder.create("model", {"name": "Alexnet", "args": {"num_classes": 2, "mil": False}},
+                         loaded)
+    assert type(net).__name__ == "Alexnet"
+    with pytest.raises(Exception) as error:
+        builder.create("model", {"name": "Alexnet", "args": {"num_classes": 2, "mil": True}},
+                       loaded)
+    text = str(error.value)
+    assert "model.args.mil: model Alexnet works only with mil false here" in text
+    assert "multiple-instance learning is not built" in text and text.count("\n  - ") == 1

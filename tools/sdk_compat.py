@@ -8,6 +8,8 @@ Each row's status comes from the installed registry and the component classes:
   the same name, or an SDK alias its class declares in ``sdk_aliases``);
 - notice: accepted, without effect on TensorFlow 2 (the class's ``no_effect_args``,
   a setting's ``no_effect``); ``clara config check`` prints one line naming it;
+- refused: only one value works here (the class's ``refused_args``); a config giving
+  another is refused in one line saying why and what to use instead;
 - missing: none of these (the test fails).
 
 A value that cannot work on TensorFlow 2 (a TF1 frozen graph, say) is refused when
@@ -64,6 +66,9 @@ def component_rows(fact: dict[str, Any], registry: Any) -> list[Row]:
         target = cls.sdk_aliases.get(arg, arg)
         if arg in cls.no_effect_args:
             status, detail = "notice", cls.no_effect_args[arg]
+        elif arg in cls.refused_args:
+            works, why = cls.refused_args[arg]
+            status, detail = "refused", f"any value but {json.dumps(works)}: {why}"
         elif target in params or var_kw:
             status = "supported"
             detail = f"as {target}" if target != arg else ""
@@ -125,7 +130,9 @@ def render(table_rows: list[Row]) -> str:
         "installed registry; `tests/test_sdk_compat.py` fails when this file is stale or a "
         "row is missing. Statuses: **supported** (same name and meaning; an SDK argument "
         "name the class renames says *as ...*), **notice** (accepted without effect on "
-        "TensorFlow 2: `clara config check` and `clara train` print one line naming it).",
+        "TensorFlow 2: `clara config check` and `clara train` print one line naming it), "
+        "**refused** (only the value named works; another is refused in one line saying "
+        "why and what to use instead).",
         "",
         "Totals (components, arguments and settings): " + ", ".join(
             f"{k} {v}" for k, v in sorted(totals.items())) + ".",

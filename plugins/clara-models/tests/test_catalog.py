@@ -166,5 +166,5 @@ def test_alexnet_takes_the_sdk_switches_and_refuses_mil():
     for norm in ({"use_batch_norm": True}, {"use_group_norm": False}, {}):
         net = Alexnet(3, num_feat="8,16,16,16,8,32,32", data_format="channels_last", **norm)
         assert build(net, x.shape[1:])(x).shape == (2, 3)
-    with pytest.raises(ValueError, match="mil"):
+    with pytest.raises(TypeError, match="mil"):  # configs get a one-line refusal instead
         Alexnet(2, mil=True)

@@ -66,6 +66,11 @@ class Component:
     #: does not pass them on, so the constructor need not take them
     no_effect_args: ClassVar[Mapping[str, str]] = {}
 
+    #: SDK arguments whose other values cannot work here: ``{name: (the value that
+    #: works, why the others do not and what to use instead)}``. The config builder
+    #: drops the argument when it has that value and refuses any other in one line
+    refused_args: ClassVar[Mapping[str, tuple[Any, str]]] = {}
+
     #: SDK argument names that are this constructor's arguments under another name
     #: (``{"beta1": "beta_1"}``): a config may use either, with the same meaning
     sdk_aliases: ClassVar[Mapping[str, str]] = {}

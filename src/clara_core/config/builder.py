@@ -9,6 +9,7 @@ the component is constructed. Nothing here imports TensorFlow or reads image dat
 from __future__ import annotations
 
 import importlib
+import json
 import os
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -317,8 +318,14 @@ class ConfigBuilder:
         self._no_effect.extend(f"{format_location((*loc, 'args', k))} ({no_effect[k]})"
                                for k in args if k in no_effect)
         args = {k: v for k, v in args.items() if k not in no_effect}
+        refused = [(key, works, why) for key, (works, why) in
+                   getattr(cls, "refused_args", {}).items()
+                   if key in args and args.pop(key) != works]
+        for key, works, why in refused:
+            self._problem((*loc, "args", key), f"{label} works only with {key} "
+                          f"{json.dumps(works)} here: {why}")
         problems = check_args(cls, label, args, format_location((*loc, "args")))
-        if problems:
+        if problems or refused:
             self.problems.extend(problems)
             return None
         args = self._resolve_outputs(cls, args, loc, loaded)

@@ -134,17 +134,19 @@ class Alexnet(_Classifier):
     normalised (batch or group norm with ``use_group_normG`` groups, or none), then
     global average pooling (any input size), the dense layers with ReLU and
     ``dropout_prob`` dropout, and the output layer. ``reg_weight`` is an L2 penalty
-    on every kernel. Multiple-instance learning (``mil``) is not built: it is
-    refused with a pointer to the plain classifier.
+    on every kernel. Multiple-instance learning (``mil: true``) is not built: a
+    config asking for it is refused in one line.
 
     >>> Alexnet(2).num_feat
     [96, 256, 512, 1024, 1024, 3072, 4096]
     """
 
     no_effect_args = {"dtype": "mixed precision is the config's use_amp"}
+    refused_args = {"mil": (False, "multiple-instance learning is not built; classify each "
+                                   "image and pool the predictions of a case's images")}
 
     def __init__(self, num_classes: int, num_feat: str | Sequence[int] =
-                 "96,256,512,1024,1024,3072,4096", mil: bool = False,
+                 "96,256,512,1024,1024,3072,4096",
                  use_batch_norm: bool = False, use_group_norm: bool = True,
                  use_group_normG: int = 8, reg_weight: float = 0.0, dropout_prob: float = 0.5,
                  final_activation: str = "softmax", data_format: str = "channels_first") -> None:
@@ -153,12 +155,9 @@ class Alexnet(_Classifier):
         feat = int_list(owner, "num_feat", num_feat, 1, "96,256,512,1024,1024,3072,4096")
         check_arguments(owner, [
             ("num_feat", num_feat, len(feat) == 7, "7 widths: five convolutions, two dense"),
-            ("mil", mil, not mil, "false: multiple-instance learning is not built here; "
-                                  "classify each image (mil false) and pool the cases' "
-                                  "predictions after inference"),
             ("use_group_normG", use_group_normG, use_group_normG >= 1, "an integer >= 1"),
             ("reg_weight", reg_weight, reg_weight >= 0, "a float >= 0")])
-        self.num_feat, self.mil, self.reg_weight = feat, mil, reg_weight
+        self.num_feat, self.reg_weight = feat, reg_weight
         self.normalization = "batch" if use_batch_norm else \
             "group" if use_group_norm else "none"
         self.use_group_normG = use_group_normG
