@@ -46,7 +46,7 @@ def test_classification_pipeline_trains_and_validates(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     items = []
-    for i in range(24):
+    for i in range(40):
         image = rng.normal(0, 0.3, (16, 16, 16)).astype(np.float32)
         label = i % 2
         if label:
@@ -54,8 +54,8 @@ def test_classification_pipeline_trains_and_validates(tmp_path):
             image[c[0] - 3:c[0] + 3, c[1] - 3:c[1] + 3, c[2] - 3:c[2] + 3] += 2.0
         nib.save(nib.Nifti1Image(image, np.eye(4)), data / f"case{i}.nii.gz")
         items.append({"image": f"case{i}.nii.gz", "label": label})
-    (data / "dataset.json").write_text(json.dumps({"training": items[:16],
-                                                   "validation": items[16:]}))
+    (data / "dataset.json").write_text(json.dumps({"training": items[:24],
+                                                   "validation": items[24:]}))
     (tmp_path / "config" / "environment.json").write_text(json.dumps(
         {"DATA_ROOT": "data", "DATASET_JSON": "data/dataset.json", "MMAR_CKPT_DIR": "models"}))
     (tmp_path / "config" / "config_train.json").write_text(json.dumps(CONFIG))

@@ -53,7 +53,8 @@ def loaded(tmp_path_factory):
 @pytest.mark.parametrize("fact", FACTS["components"], ids=lambda f: f"{f['kind']}-{f['name']}")
 def test_each_component_builds_from_its_documented_defaults(fact, loaded):
     """Through the config builder, as a config entry: SDK names, aliases and notices."""
-    args = {k: v for k, v in {**fact.get("required", {}), **fact["args"]}.items()
+    args = {k: v for k, v in {**fact.get("required", {}), **fact.get("used", {}),
+                              **fact.get("args", {})}.items()
             if not (isinstance(v, float) and math.isnan(v))}
     args = json.loads(json.dumps(args).replace("{DATASET_JSON}", loaded.env["DATASET_JSON"])
                       .replace("{DATA_ROOT}", loaded.env["DATA_ROOT"])
@@ -203,3 +204,13 @@ def test_a_refused_value_is_one_line_naming_what_works(loaded):
     text = str(error.value)
     assert "model.args.mil: model Alexnet works only with mil false here" in text
     assert "multiple-instance learning is not built" in text and text.count("\n  - ") == 1
+
+
+def test_every_installed_component_says_what_it_is():
+    """Its own docstring (`clara components show` prints it; doctests run from it)."""
+    from clara_core.registry.kinds import KINDS
+
+    registry = Registry()
+    undocumented = [(kind, name) for kind in KINDS for name in registry.names(kind)
+                    if not registry.resolve(kind, name).__dict__.get("__doc__")]
+    assert undocumented == []

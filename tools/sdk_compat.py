@@ -5,7 +5,8 @@ exits 1 when the file is stale or a documented component or argument is missing.
 Each row's status comes from the installed registry and the component classes:
 
 - supported: the component exists under its SDK name and takes the argument (under
-  the same name, or an SDK alias its class declares in ``sdk_aliases``);
+  the same name, or an SDK alias its class declares in ``sdk_aliases``), with the
+  SDK's default where the API reference documents one;
 - notice: accepted, without effect on TensorFlow 2 (the class's ``no_effect_args``,
   a setting's ``no_effect``); ``clara config check`` prints one line naming it;
 - refused: only one value works here (the class's ``refused_args``); a config giving
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass, fields
@@ -61,7 +63,7 @@ def component_rows(fact: dict[str, Any], registry: Any) -> list[Row]:
     rows = [Row(kind, name, "", None, "supported", where, source)]
     params = inspect.signature(cls.__init__).parameters
     var_kw = any(p.kind is p.VAR_KEYWORD for p in params.values())
-    documented = {**fact.get("required", {}), **fact.get("args", {})}
+    documented = {**fact.get("required", {}), **fact.get("used", {}), **fact.get("args", {})}
     for arg, default in documented.items():
         target = cls.sdk_aliases.get(arg, arg)
         if arg in cls.no_effect_args:
@@ -74,9 +76,30 @@ def component_rows(fact: dict[str, Any], registry: Any) -> list[Row]:
             detail = f"as {target}" if target != arg else ""
         else:
             status, detail = "missing", "not an argument of " + where
-        rows.append(Row(kind, name, arg, "(required)" if arg in fact.get("required", {})
-                        else default, status, detail, source))
+        if status == "supported" and arg in fact.get("args", {}):
+            ours = params[target].default if target in params else default
+            if not same_default(ours, default):
+                status, detail = "missing", f"clara's default is {ours!r}, the SDK's {default!r}"
+        shown = "(required)" if arg in fact.get("required", {}) else \
+            default if arg in fact.get("args", {}) else f"used: {json.dumps(default)}"
+        rows.append(Row(kind, name, arg, shown, status, detail, source))
     return rows
+
+
+def same_default(ours: Any, sdk: Any) -> bool:
+    """Whether a constructor default is the SDK's documented one (NaN equals NaN; a
+    tuple its list; the SDK's comma-separated integers their list).
+
+    >>> same_default((1, 2), "1,2"), same_default(float("nan"), float("nan"))
+    (True, True)
+    """
+    if isinstance(sdk, float) and isinstance(ours, float) and math.isnan(sdk):
+        return math.isnan(ours)
+    if isinstance(ours, tuple):
+        ours = list(ours)
+    if isinstance(sdk, str) and isinstance(ours, list):
+        return ",".join(map(str, ours)) == sdk
+    return bool(ours == sdk)
 
 
 def setting_rows(fact: dict[str, Any]) -> list[Row]:
@@ -142,7 +165,7 @@ def render(table_rows: list[Row]) -> str:
     ]
     lines += [f"| {k} | " + ", ".join(f"{s} {n}" for s, n in sorted(v.items())) + " |"
               for k, v in counts.items()]
-    lines += ["", "| kind | name | argument | SDK default | status | detail | source |",
+    lines += ["", "| kind | name | argument | SDK default (or a use) | status | detail | source |",
               "|---|---|---|---|---|---|---|"]
     for r in table_rows:
         default = "" if not r.argument and r.kind in _COMPONENT_KINDS else _cell(r.default)

@@ -63,7 +63,6 @@ class ReduceCosine(LearningRatePolicy):
 
 
 class ReduceOnPlateau(LearningRatePolicy):
-    sdk_aliases = {"plateau_count_trigger": "patience", "reduction_rate": "factor"}
     """Multiply the rate by ``factor`` when the key metric has not improved for
     ``patience`` validations (higher is better unless ``mode="min"``).
 
@@ -72,6 +71,8 @@ class ReduceOnPlateau(LearningRatePolicy):
     >>> p.get_learning_rate(4, 1.0, 10)
     0.5
     """
+
+    sdk_aliases = {"plateau_count_trigger": "patience", "reduction_rate": "factor"}
 
     def __init__(self, factor: float = 0.1, patience: int = 10, min_lr: float = 0.0,
                  mode: str = "max") -> None:

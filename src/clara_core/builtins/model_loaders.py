@@ -27,11 +27,12 @@ _TF1_NODES = {
 
 
 class CheckpointLoader(ModelLoader):
-    no_effect_args = {**_TF1_NODES, "checkpoint_file_prefix":
-                      "clara's run folder names its files (model_best.weights.h5, ...)"}
     """The trained model in ``checkpoint_dir`` (an MMAR's ``models``): the architecture
     of ``model_final.keras`` with the weights ``checkpoint`` names: ``best`` (by the key
     metric; the final weights when there is no best), ``final`` or ``latest``."""
+
+    no_effect_args = {**_TF1_NODES, "checkpoint_file_prefix":
+                      "clara's run folder names its files (model_best.weights.h5, ...)"}
 
     def __init__(self, checkpoint_dir: str = "models", checkpoint: str = "best") -> None:
         check_argument(type(self).__name__, "checkpoint", checkpoint, checkpoint in WEIGHTS,
@@ -59,11 +60,12 @@ class CheckpointLoader(ModelLoader):
 
 
 class FrozenGraphModelLoader(ModelLoader):
-    no_effect_args = _TF1_NODES
     """The SDK's loader of TF1 frozen graphs (``.pb``, TensorRT ``.trt.pb``). Those do not
     exist in TensorFlow 2; its equivalent is the SavedModel ``clara export`` writes, which
     this loader takes from ``saved_model`` beside ``model_file_path`` (or from the path
     itself when it is a SavedModel folder)."""
+
+    no_effect_args = _TF1_NODES
 
     def __init__(self, model_file_path: str) -> None:
         self.model_file_path = model_file_path

@@ -67,12 +67,13 @@ def novograd_class() -> Any:
 
 
 class NovoGrad(Optimizer):
-    sdk_aliases = {"beta1": "beta_1", "beta2": "beta_2"}  # the SDK's TF1 optimizer's names
     """NovoGrad: layer-wise normalised gradients with momentum (see the module).
 
     >>> NovoGrad(beta_1=0.9).get_config()["beta_1"]
     0.9
     """
+
+    sdk_aliases = {"beta1": "beta_1", "beta2": "beta_2"}  # the SDK's TF1 optimizer's names
 
     def __init__(self, beta_1: float = 0.95, beta_2: float = 0.98, epsilon: float = 1e-8,
                  weight_decay: float = 0.0, grad_averaging: bool = False) -> None:

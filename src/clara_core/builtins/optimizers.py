@@ -19,14 +19,16 @@ def _positive(owner: str, name: str, value: float, upper: float | None = None) -
 
 
 class Adam(Optimizer):
-    sdk_aliases = {"beta1": "beta_1", "beta2": "beta_2"}  # tf.compat.v1 AdamOptimizer's
-    """Adam (Kingma & Ba, 2015).
+    """Adam (Kingma & Ba, 2015), with the SDK's defaults (those of TensorFlow 1's
+    ``AdamOptimizer``, which it wrapped: ``epsilon`` 1e-8).
 
     >>> Adam(beta_1=0.8).get_config()["beta_1"]
     0.8
     """
 
-    def __init__(self, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
+    sdk_aliases = {"beta1": "beta_1", "beta2": "beta_2"}  # tf.compat.v1 AdamOptimizer's
+
+    def __init__(self, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
                  amsgrad: bool = False) -> None:
         _positive("Adam", "beta_1", beta_1, 1.0)
         _positive("Adam", "beta_2", beta_2, 1.0)

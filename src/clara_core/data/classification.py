@@ -38,11 +38,11 @@ class ClassificationImagePipeline(ImagePipeline):
 
     def __init__(self, data_list_file_path: str, data_file_base_dir: str | None = None,
                  data_list_key: str = "training",
-                 output_crop_size: Sequence[int] | None = None, output_batch_size: int = 1,
-                 num_workers: int = 1, prefetch_size: int = 1,
+                 output_crop_size: Sequence[int] | None = None, output_batch_size: int = 10,
+                 num_workers: int = 4, prefetch_size: int = 20,
                  output_data_format: str = "channels_first", num_classes: int | None = None,
                  image_field: str = "image", label_field: str = "label",
-                 shuffle: bool | None = None, cache: bool = True,
+                 shuffle: bool = True, cache: bool = True,
                  num_cache_objects: int | None = None, replace_percent: float = 0.0,
                  cache_dir: str | None = None, skip_bad_cases: bool = False) -> None:
         ImagePipeline.__init__(

@@ -71,7 +71,7 @@ class ImagePipeline(DataPipeline):
                  batched_by_transforms: bool = False, num_workers: int = 1,
                  prefetch_size: int = 1, output_data_format: str = "channels_first",
                  image_field: str = "image", label_field: str = "label",
-                 shuffle: bool | None = None, cache: bool = True,
+                 shuffle: bool = True, cache: bool = True,
                  num_cache_objects: int | None = None, replace_percent: float = 0.0,
                  cache_dir: str | None = None, skip_bad_cases: bool = False) -> None:
         owner = type(self).__name__
@@ -98,7 +98,7 @@ class ImagePipeline(DataPipeline):
         self.prefetch_size = prefetch_size
         self.output_data_format = output_data_format
         self.image_field, self.label_field = image_field, label_field
-        self.shuffle = data_list_key == "training" if shuffle is None else shuffle
+        self.shuffle = shuffle  # the training order; validation takes the datalist's
         self.cache = cache
         self.num_cache_objects, self.replace_percent = num_cache_objects, replace_percent
         self.cache_dir, self.skip_bad_cases = cache_dir, skip_bad_cases

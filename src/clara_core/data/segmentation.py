@@ -30,7 +30,7 @@ class SegmentationImagePipelineWithCache(SegmentationImagePipeline):
                  prefetch_size: int = 1, output_data_format: str = "channels_first",
                  num_cache_objects: int | None = None, replace_percent: float = 0.1,
                  image_field: str = "image", label_field: str = "label",
-                 shuffle: bool | None = None, cache_dir: str | None = None,
+                 shuffle: bool = True, cache_dir: str | None = None,
                  skip_bad_cases: bool = False) -> None:
         SegmentationImagePipeline.__init__(
             self, data_list_file_path, data_file_base_dir=data_file_base_dir,
