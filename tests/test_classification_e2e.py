@@ -67,3 +67,21 @@ def test_classification_pipeline_trains_and_validates(tmp_path):
     validated = [r for r in lines if "accuracy" in r]
     assert len(validated) == 4 and validated[-1]["auc"] >= 0.9, validated
     assert max(r["accuracy"] for r in validated) >= 0.875, validated
+    # clara validate with the SDK's classification writer: one CSV row per case
+    (tmp_path / "config" / "config_validation.json").write_text(json.dumps({
+        "model_loader": {"name": "CheckpointLoader",
+                         "args": {"checkpoint_dir": "{MMAR_CKPT_DIR}"}},
+        "pre_transforms": [{"name": "LoadNifti", "args": {"fields": "image"}},
+                           {"name": "ConvertToChannelsFirst", "args": {"fields": "image"}}],
+        "inferer": {"name": "TFSimpleInferer"},
+        "val_metrics": [{"name": "ComputeAccuracy", "args": {"name": "accuracy"}}],
+        "writers": [{"name": "WriteClassificationResult",
+                     "args": {"field": "model", "write_path": "eval"}}]}))
+    out = run_clara("validate", "-m", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    rows = (tmp_path / "eval" / "classification_result.csv").read_text().splitlines()
+    assert rows[0] == "image,prediction,p0,p1" and len(rows) == 17
+    predicted = {r.split(",")[0]: int(r.split(",")[1]) for r in rows[1:]}
+    truth = {item["image"]: item["label"] for item in items[24:]}
+    right = sum(predicted[name] == label for name, label in truth.items())
+    assert f"accuracy: {right / 16:.4f}" in out.stdout

@@ -12,3 +12,8 @@ class Writer(Component):
     def write(self, transform_ctx: TransformContext) -> list[str]:
         """Write this case's output; return the paths written."""
         raise NotImplementedError(f"Class {type(self).__name__} does not implement write.")
+
+    def finalize(self) -> list[str]:
+        """After the last case: write what covers every case (a summary file); return
+        the paths written. Most writers write per case and have nothing left."""
+        return []

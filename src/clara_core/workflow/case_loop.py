@@ -84,12 +84,15 @@ class CaseLoop:
         return case
 
     def finish(self, result: CaseResults) -> CaseResults:
-        """The metrics' values and reports, after the last case."""
+        """The metrics' values and reports, and the writers' summaries, after the last
+        case."""
         for m in self.metrics:
             result.metrics[m.get_name()] = m.get()
             result.metrics.update({f"{m.get_name()}_class{c}": v
                                    for c, v in m.get_class_values().items()})
             m.write_report(self.report_dir(m))
+        for w in self.writers:
+            result.written += w.finalize()
         return result
 
     def _infer(self, case: TransformContext) -> TransformContext:

@@ -1,0 +1,69 @@
+"""``WriteClassificationResult``: one CSV of every validated case's predicted class."""
+
+from __future__ import annotations
+
+import csv
+import os
+from typing import Any
+
+import numpy as np
+
+from clara_core import TransformContext, Writer
+from clara_core.workflow.checkpoints import atomic_save
+
+
+class WriteClassificationResult(Writer):
+    """Collect each case's prediction in ``field`` (class probabilities, or one
+    probability for a binary task) and write them, after the last case, to
+    ``write_path/file_name``: a row per case with the image file, the predicted class
+    and the probabilities (the SDK's summary writer, written once by ``finalize``).
+
+    >>> import tempfile
+    >>> w = WriteClassificationResult(write_path=tempfile.mkdtemp())
+    >>> w.write(TransformContext({"model": np.array([0.2, 0.8]), "image": "a.nii.gz"}))
+    []
+    >>> path, = w.finalize(); print(open(path).read().strip())
+    image,prediction,p0,p1
+    a.nii.gz,1,0.2,0.8
+    """
+
+    output_args = ("write_path",)
+
+    def __init__(self, field: str = "model", write_path: str = "eval",
+                 file_name: str = "classification_result.csv",
+                 image_field: str = "image") -> None:
+        self.field, self.write_path, self.file_name = field, write_path, file_name
+        self.image_field = image_field
+        self._rows: list[list[Any]] = []
+
+    def write(self, transform_ctx: TransformContext) -> list[str]:
+        value = transform_ctx[self.field]
+        scores = np.asarray(value.get_data() if hasattr(value, "get_data") else value,
+                            dtype=np.float64).reshape(-1)
+        predicted = int(scores.argmax()) if scores.size > 1 else int(scores[0] > 0.5)
+        image = transform_ctx.get(self.image_field)
+        name = image.get_property("filename", "case") if hasattr(image, "get_property") \
+            else image
+        self._rows.append([os.path.basename(str(name)), predicted,
+                           *(round(float(s), 6) for s in scores)])
+        return []
+
+    def finalize(self) -> list[str]:
+        if not self._rows:
+            return []
+        width = max(len(r) for r in self._rows) - 2
+        header = ["image", "prediction", *(f"p{c}" for c in range(width))]
+        rows, self._rows = self._rows, []
+
+        def save(tmp: str) -> None:
+            with open(tmp, "w", newline="", encoding="utf-8") as f:
+                out = csv.writer(f, lineterminator="\n")
+                out.writerow(header)
+                out.writerows(rows)
+
+        path = os.path.join(self.write_path, self.file_name)
+        atomic_save(save, path)
+        return [path]
+
+
+__all__ = ["WriteClassificationResult"]
