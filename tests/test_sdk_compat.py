@@ -147,15 +147,21 @@ def test_a_train_config_from_the_sdk_runs_with_its_command_line(tmp_path):
     assert (root / "models" / "finetuned" / "model_final.weights.h5").exists()
 
 
-def test_a_federated_client_config_is_refused_in_one_line(tmp_path):
+@pytest.mark.parametrize("config, word", [
+    ({"servers": [{"name": "spleen", "service": {}}],
+      "client": {"local_epochs": 5, "model_reader_writer": {"name": "TFModelReaderWriter"}}},
+     "federated"),
+    ({"handlers": [{"name": "MMARHandler", "args": {"train_config_file": "{trainconf}"}}],
+      "executor": {"name": "MMARExecutor"}, "controller": {"name": "ReinforcementController"}},
+     "AutoML"),
+], ids=["federated_client", "automl_controller"])
+def test_the_sdks_configs_for_other_tools_are_refused_in_one_line(tmp_path, config, word):
     root = make_train_mmar(tmp_path, cases=2)
-    (root / "config" / "config_fed_client.json").write_text(json.dumps(
-        {"servers": [{"name": "spleen", "service": {}}],
-         "client": {"local_epochs": 5, "model_reader_writer": {"name": "TFModelReaderWriter"}}}))
-    check = run_clara("config", "check", "-m", str(root), "-c", "config/config_fed_client.json")
+    (root / "config" / "other.json").write_text(json.dumps(config))
+    check = run_clara("config", "check", "-m", str(root), "-c", "config/other.json")
     assert check.returncode != 0
     problems = [line for line in check.stderr.splitlines() if line.startswith("  - ")]
-    assert len(problems) == 1 and "federated" in problems[0], check.stderr
+    assert len(problems) == 1 and word in problems[0], check.stderr
 
 
 def test_plain_unknown_top_level_keys_are_named_and_near_misses_refused(tmp_path):

@@ -23,8 +23,6 @@ from clara_core.config.loader import DISABLED, LoadedConfig
 from clara_core.config.sections import (
     ENTRY_KEYS,
     EVAL_SECTIONS,
-    FEDERATED_CONFIG_KEYS,
-    FEDERATED_REFUSAL,
     OUT_OF_SCOPE,
     TRAIN_SECTIONS,
     VALIDATE_SECTIONS,
@@ -92,8 +90,6 @@ class ConfigBuilder:
         layout: dict[str, dict[str, Section]] = (
             {"": EVAL_SECTIONS} if loaded.is_eval
             else {"train": TRAIN_SECTIONS, "validate": VALIDATE_SECTIONS})
-        if any(k in loaded.config for k in FEDERATED_CONFIG_KEYS) and "train" not in loaded.config:
-            raise ConfigError([Problem("", FEDERATED_REFUSAL)], loaded.config_path)
         cfg, searched = default_choices(loaded.config, layout)
         if searched:
             self.notices.append(search_notice(searched))

@@ -9,6 +9,7 @@ from typing import Any
 
 from clara_core.config.jsonio import read_json
 from clara_core.config.overrides import apply_overrides
+from clara_core.config.sections import FOREIGN_CONFIGS
 from clara_core.config.variables import resolve_environment, substitute
 from clara_core.errors import ConfigError, Problem
 
@@ -112,6 +113,9 @@ def load_config(
     config = read_json(config_path, "config")
     if not isinstance(config, dict):
         raise ConfigError([Problem(config_path, "a config must be a JSON object { ... }")])
+    foreign = [why for key, why in FOREIGN_CONFIGS.items() if key in config]
+    if foreign and "train" not in config:
+        raise ConfigError([Problem("", foreign[0])], config_path)
     env: dict[str, Any] = {}
     if env_path is not None:
         env_data = read_json(env_path, "environment file")

@@ -53,10 +53,14 @@ EVAL_SECTIONS: dict[str, Section] = {
 
 ENTRY_KEYS = ("name", "path", "args", "disabled", "ref")
 
-#: top-level keys of the SDK's federated-learning server and client configs
-FEDERATED_CONFIG_KEYS = ("servers",)
-FEDERATED_REFUSAL = ("a federated-learning server or client config: clara does not run "
-                     "federated learning; train each site's config_train.json with clara train")
+#: the SDK's configs for tools clara does not run, by a top-level key only they have
+#: (when there is no "train" section), with the one line that refuses them
+FOREIGN_CONFIGS = {
+    "servers": "a federated-learning server or client config: clara does not run federated "
+               "learning; train each site's config_train.json with clara train",
+    "controller": "an AutoML controller config: clara does not run AutoML; clara train "
+                  "trains the MMAR's train config with its search space's default choices",
+}
 
 OUT_OF_SCOPE = {
     "federated": "federated-learning configs are not supported by clara (out of scope)",
