@@ -60,3 +60,14 @@ def test_schema_documents_arguments_from_docstrings(validator):
     dice = validator.schema["$defs"]["loss.Dice"]["properties"]["args"]["properties"]
     assert dice["smooth"]["default"] == 1e-5
     assert "denominator" in dice["smooth"]["description"]
+
+
+def test_the_sdks_vocabulary_validates_and_refused_values_do_not(validator):
+    """Aliases, arguments without effect and AutoML keys are in the schema too."""
+    config = copy.deepcopy(CONFIG)
+    config["train"]["optimizer"] = {"name": "Adam", "args": {"beta1": 0.9}}
+    config["train"]["image_pipeline"]["args"]["multiprocessing"] = True
+    config["train"]["model"]["search"] = [{"type": "enum", "args": ["filters"]}]
+    assert not list(validator.iter_errors(config))
+    config["train"]["model"] = {"name": "Alexnet", "args": {"num_classes": 2, "mil": True}}
+    assert list(validator.iter_errors(config))

@@ -119,6 +119,14 @@ def component_schema(name: str, cls: type, distribution: str) -> dict[str, Any]:
             if default is not None or p.default is None:
                 prop["default"] = default
         properties[p.name] = prop
+    # the SDK's vocabulary the config builder maps (see clara_core.components.base)
+    for sdk_name, target in getattr(cls, "sdk_aliases", {}).items():
+        properties[sdk_name] = {**properties.get(target, {}),
+                                "description": f"the SDK's name for {target}"}
+    for key, why in getattr(cls, "no_effect_args", {}).items():
+        properties[key] = {"description": f"accepted without effect: {why}"}
+    for key, (works, why) in getattr(cls, "refused_args", {}).items():
+        properties[key] = {"const": works, "description": f"only {works!r} works: {why}"}
     alias = re.escape(name)
     args: dict[str, Any] = {"type": "object", "properties": properties,
                             "additionalProperties": open_args}
@@ -132,6 +140,9 @@ def component_schema(name: str, cls: type, distribution: str) -> dict[str, Any]:
                                {"type": "string", "pattern": rf"^([\w.-]+:)?{alias}(#.+)?$"}]},
             "args": args,
             "disabled": {"type": "boolean"},
+            # an AutoML search space: read, not searched (clara_core.config.automl)
+            "search": {"type": "array"},
+            "apply": {"type": "object"},
         },
         "required": ["name", *(["args"] if required else [])],
         "additionalProperties": False,
