@@ -99,6 +99,15 @@ def test_an_automl_config_checks_with_one_notice_and_trains_its_default_choices(
     train["model"]["search"] = [{"type": "enum", "args": ["num_classes"], "targets": [[2]],
                                  "domain": "net"}]
     train["pre_transforms"][-1]["apply"] = {"probability": "myProb"}
+    # the AutoML notebooks' aux op and the metric that reads its tag; tags per class too
+    train["aux_ops"] = [
+        {"name": "DiceMaskedOutput", "args": {"skip_background": True, "tags": ["dice_tc"],
+                                              "data_format": "channels_last"}},
+        {"name": "DiceMaskedOutput", "args": {"skip_background": False,
+                                              "tags": ["dice_bg", "dice_fg"],
+                                              "data_format": "channels_last"}}]
+    config["validate"]["metrics"].append(
+        {"name": "ComputeAverage", "args": {"name": "mean_dice_tc", "field": "dice_tc"}})
     path.write_text(json.dumps(config))
     check = run_clara("config", "check", "-m", str(root))
     assert check.returncode == 0, check.stdout + check.stderr
@@ -107,6 +116,8 @@ def test_an_automl_config_checks_with_one_notice_and_trains_its_default_choices(
     assert out.returncode == 0, out.stdout + out.stderr
     assert "does not run the AutoML search" in out.stdout
     assert (root / "models" / "model_final.keras").exists()
+    record = json.loads((root / "models" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert {"dice_tc", "dice_bg", "dice_fg", "mean_dice_tc"} <= set(record), record
     logs = list((root / "models" / "logs").iterdir())
     assert logs, "TensorBoard logs with step points (train_summary_recording_interval)"
 

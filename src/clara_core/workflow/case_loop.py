@@ -151,7 +151,7 @@ def aux_op_values(loss: Any, aux_ops: Sequence[Any], build_ctx: Any) -> CaseValu
         ctx[BuildContext.KEY_PREDICTIONS] = pred
         ctx[BuildContext.KEY_LABEL_INPUT] = y
         ctx[BuildContext.KEY_LOSS_VALUE] = tf.cast(loss.get_loss(pred, y, ctx), tf.float32)
-        return {op.tag: float(op.get_value(ctx)) for op in aux_ops}
+        return {tag: float(value) for op in aux_ops for tag, value in op.values(ctx).items()}
 
     return values
 

@@ -50,7 +50,8 @@ def make_train_step(strategy: Any, model: Any, loss_component: Any, optimizer: A
         step_ctx[BuildContext.KEY_PREDICTIONS] = main_output(outputs)
         step_ctx[BuildContext.KEY_LABEL_INPUT] = labels
         step_ctx[BuildContext.KEY_LOSS_VALUE] = loss
-        aux = {op.tag: tf.cast(op.get_value(step_ctx), tf.float32) for op in aux_ops}
+        aux = {tag: tf.cast(value, tf.float32)
+               for op in aux_ops for tag, value in op.values(step_ctx).items()}
         stops = tf.distribute.get_replica_context().all_reduce(  # on this replica's device
             tf.distribute.ReduceOp.SUM, tf.identity(stop))
         return loss, aux, stops

@@ -389,7 +389,8 @@ class Trainer:
         state.learning_rate = lr
         bar.start_epoch(epoch)
         t0 = time.perf_counter()
-        self._aux_values: dict[str, list[float]] = {op.tag: [] for op in self.aux_ops}
+        self._aux_values: dict[str, list[float]] = {
+            tag: [] for op in self.aux_ops for tag in op.output_tags()}
         # A step's loss is read back after the next step is dispatched, so the host never
         # waits on the device between steps; the NaN check and the stop still fall at
         # the step they concern.

@@ -57,7 +57,9 @@ class TrainDice(AuxOp):
         self.data_format = data_format
         self.skip_background = skip_background
 
-    def get_value(self, build_ctx: BuildContext) -> Any:
+    def per_class(self, build_ctx: BuildContext) -> tuple[Any, Any]:
+        """Each (foreground) class's Dice, and whether the class is in prediction or
+        label (the Dice of an absent class is 0 here)."""
         import tensorflow as tf
 
         predicted, true, n = _classes(build_ctx.must_get(BuildContext.KEY_PREDICTIONS),
@@ -71,7 +73,12 @@ class TrainDice(AuxOp):
         inter = tf.reduce_sum(p * t, axis=axes)
         total = tf.reduce_sum(p, axis=axes) + tf.reduce_sum(t, axis=axes)
         present = total > 0
-        dice = tf.where(present, 2.0 * inter / tf.maximum(total, 1.0), 0.0)
+        return tf.where(present, 2.0 * inter / tf.maximum(total, 1.0), 0.0), present
+
+    def get_value(self, build_ctx: BuildContext) -> Any:
+        import tensorflow as tf
+
+        dice, present = self.per_class(build_ctx)
         count = tf.reduce_sum(tf.cast(present, tf.float32))
         return tf.where(count > 0, tf.reduce_sum(dice) / tf.maximum(count, 1.0), 1.0)
 
@@ -139,28 +146,38 @@ class DiceMaskedOutput(TrainDice):
     aux op for partially labelled data: voxels marked ``mask_value``, -1 by default,
     are left out of the Dice).
 
+    The SDK's ``tags`` names its values: one tag for the mean Dice over the classes,
+    or one per (foreground) class for each class's Dice (1 where a class is in
+    neither prediction nor label), e.g. ``["dice_tc", "dice_wt", "dice_et"]``.
+
     >>> import numpy as np
     >>> ctx = BuildContext()
-    >>> ctx[BuildContext.KEY_PREDICTIONS] = np.eye(2)[[[0, 1, 1, 0]]].astype("float32")
-    >>> ctx[BuildContext.KEY_LABEL_INPUT] = np.array([[[0], [1], [-1], [0]]], "float32")
+    >>> ctx[BuildContext.KEY_PREDICTIONS] = np.eye(3)[[[0, 1, 2, 1]]].astype("float32")
+    >>> ctx[BuildContext.KEY_LABEL_INPUT] = np.array([[[0], [1], [-1], [2]]], "float32")
     >>> round(float(DiceMaskedOutput(data_format="channels_last").get_value(ctx)), 4)
-    1.0
+    0.3333
+    >>> op = DiceMaskedOutput(data_format="channels_last", tags=["dice_1", "dice_2"])
+    >>> {k: round(float(v), 4) for k, v in op.values(ctx).items()}
+    {'dice_1': 0.6667, 'dice_2': 0.0}
     """
 
     def __init__(self, tag: str = "dice_masked", data_format: str = "channels_first",
                  skip_background: bool = True, mask_value: float = -1.0,
                  tags: str | Sequence[str] | None = None) -> None:
-        if tags is not None:  # the SDK's name: a list holding the one tag of the value
-            names = [tags] if isinstance(tags, str) else list(tags)
-            check_arguments(type(self).__name__, [
-                ("tags", tags, len(names) == 1 and isinstance(names[0], str) and names[0],
-                 'one tag, e.g. ["dice_tc"] (the value is the mean Dice over the classes; '
-                 "add one DiceMaskedOutput per tag for other values)")])
-            tag = names[0]
-        TrainDice.__init__(self, tag=tag, data_format=data_format, skip_background=skip_background)
-        self.mask_value = mask_value
+        names = [tag] if tags is None else [tags] if isinstance(tags, str) else list(tags)
+        check_arguments(type(self).__name__, [
+            ("tags", tags, bool(names) and all(isinstance(n, str) and n for n in names),
+             'a tag or a list of tags, e.g. ["dice_tc"]')])
+        TrainDice.__init__(self, tag=names[0], data_format=data_format,
+                           skip_background=skip_background)
+        self.mask_value, self.tags = mask_value, names
 
-    def get_value(self, build_ctx: BuildContext) -> Any:
+    def output_tags(self) -> list[str]:
+        return list(self.tags)
+
+    def _masked(self, build_ctx: BuildContext) -> BuildContext:
+        """The context with masked voxels made background in prediction and label:
+        they add to no class's Dice."""
         import tensorflow as tf
 
         labels = tf.convert_to_tensor(build_ctx.must_get(BuildContext.KEY_LABEL_INPUT))
@@ -168,15 +185,29 @@ class DiceMaskedOutput(TrainDice):
         axis = 1 if self.data_format == "channels_first" else -1
         keep = tf.reduce_all(tf.not_equal(labels, self.mask_value), axis=axis, keepdims=True)
         keep = tf.cast(keep, preds.dtype)
-        # masked voxels become background in both: they add to no class's Dice
         channels = preds.shape[axis]
         background = tf.one_hot(0, channels, dtype=preds.dtype) if channels > 1 \
             else tf.zeros([1], preds.dtype)
         shape = [1] * len(preds.shape)
         shape[axis] = channels
-        preds = preds * keep + tf.reshape(background, shape) * (1 - keep)
-        labels = tf.where(keep > 0, labels, tf.zeros_like(labels))
         masked = BuildContext(build_ctx)
-        masked[BuildContext.KEY_PREDICTIONS] = preds
-        masked[BuildContext.KEY_LABEL_INPUT] = labels
-        return TrainDice.get_value(self, masked)
+        masked[BuildContext.KEY_PREDICTIONS] = \
+            preds * keep + tf.reshape(background, shape) * (1 - keep)
+        masked[BuildContext.KEY_LABEL_INPUT] = tf.where(keep > 0, labels, tf.zeros_like(labels))
+        return masked
+
+    def get_value(self, build_ctx: BuildContext) -> Any:
+        return TrainDice.get_value(self, self._masked(build_ctx))
+
+    def values(self, build_ctx: BuildContext) -> dict[str, Any]:
+        if len(self.tags) == 1:
+            return {self.tag: self.get_value(build_ctx)}
+        import tensorflow as tf
+
+        dice, present = self.per_class(self._masked(build_ctx))
+        if dice.shape[0] != len(self.tags):
+            raise ValueError(f"DiceMaskedOutput: {len(self.tags)} tags for {dice.shape[0]} "
+                             f"{'foreground ' if self.skip_background else ''}classes; give "
+                             "one tag per class, or one tag for their mean.")
+        dice = tf.where(present, dice, 1.0)
+        return {tag: dice[i] for i, tag in enumerate(self.tags)}
