@@ -114,3 +114,59 @@ def test_components_list_does_not_import_tensorflow():
             "print('TF', 'tensorflow' in sys.modules, 'numpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("TF False False")
+
+
+# -- contracts the engine reads, declared on the base classes --------------------------
+
+import pytest  # noqa: E402
+
+from clara_core import Inferer, Registry, Writer  # noqa: E402
+from clara_core.errors import RegistryError  # noqa: E402
+from clara_core.registry.discovery import Entry  # noqa: E402
+from clara_core.registry.formats import Candidate, best_candidate  # noqa: E402
+
+
+class SeedNetwork(Model):
+    """The seed's way: settings as attributes, no call to Model.__init__."""
+
+    def __init__(self, num_classes, data_format="channels_first", factor=32):
+        self.num_classes, self.data_format, self.factor = num_classes, data_format, factor
+
+
+def test_model_contract_defaults_come_from_the_constructor():
+    net = SeedNetwork(4, factor=8)
+    assert (net.get_num_classes(), net.get_data_format()) == (4, "channels_first")
+    twin = net.with_data_format("channels_last")
+    assert twin.get_config() == {"num_classes": 4, "data_format": "channels_last", "factor": 8}
+    assert Model().get_num_classes() is None and Model().get_data_format() is None
+    assert MyLoss().get_data_format() == "channels_first"
+
+
+def test_inferer_and_writer_defaults():
+    assert Inferer().get_roi_size() is None
+    assert Writer().file_name_for("case") is None and Writer.file_suffixes == ()
+
+
+def test_registry_picks_loaders_and_writers_by_format():
+    registry = Registry()
+    names = {p: registry.loader_for(p).__name__
+             for p in ("/d/a.nii.gz", "/d/B.NII", "/d/c.mha", "/d/d.nrrd", "/d/e.png")}
+    assert names == {"/d/a.nii.gz": "LoadNifti", "/d/B.NII": "LoadNifti", "/d/c.mha": "LoadImage",
+                     "/d/d.nrrd": "LoadImage", "/d/e.png": "LoadPng"}
+    assert registry.loader_for("/d/series", folder=True).__name__ == "LoadDicomSeries"
+    assert registry.writer_for(".nii.gz").__name__ == "WriteNifti"
+    loader = registry.loader_for("x.nii").for_field("image", "float16")
+    assert loader.get_config()["fields"] == "image" and loader.get_config()["dtype"] == "float16"
+    writer = registry.writer_for(".nii.gz").for_field("model", "/out", "uint8", "_seg")
+    assert writer.file_name_for("case_07") == "case_07_seg.nii.gz"
+    with pytest.raises(RegistryError, match=r"No installed loader handles '/d/f.npy'.*\.nii\.gz"):
+        registry.loader_for("/d/f.npy")
+
+
+def test_two_loaders_for_one_format_are_named():
+    def candidate(dist):
+        return Candidate(Entry("transform", "LoadX", "m:LoadX", dist, "1", "entry point"),
+                         type, ".nii.gz")
+
+    with pytest.raises(RegistryError, match=r"LoadX \(pack-a\), LoadX \(pack-b\)"):
+        best_candidate([candidate("pack-a"), candidate("pack-b")], "loader", "a.nii.gz", [])

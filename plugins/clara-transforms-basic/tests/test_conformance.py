@@ -8,6 +8,7 @@ import SimpleITK as sitk
 from clara_transforms_basic import (
     crop,
     crop_fixed,
+    csv_out,
     extreme_points,
     flip,
     intensity,
@@ -160,4 +161,13 @@ SDK_COMPONENTS = [
 
 @parametrize_with_checks(SDK_COMPONENTS, sample=_sdk_sample)
 def test_sdk_transform_conformance(component, check):
+    check(component)
+
+
+@parametrize_with_checks([
+    nifti_out.WriteNifti(),
+    nifti_out.WriteNifti(field="model", dtype="uint8", suffix="_seg", resample_to_input=False),
+    csv_out.WriteClassificationResult(),
+])
+def test_writer_conformance(component, check):
     check(component)

@@ -65,6 +65,9 @@ class TFScanWindowInferer(Inferer):
         self.tta_flips = [list(a) for a in tta_flips] if tta_flips else []
         self._compiled: dict[tuple[Any, ...], CompiledWindows] = {}
 
+    def get_roi_size(self) -> list[int]:
+        return list(self.roi_size)
+
     def _windows_for(self, predict: Callable[[Any], Any], model_first: bool) -> CompiledWindows:
         """One compiled step per model (bound methods are rebuilt on each access: key
         on the function and its object)."""

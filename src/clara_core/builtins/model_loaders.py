@@ -11,6 +11,7 @@ from clara_core.components.build_ctx import BuildContext
 from clara_core.components.model_loader import ModelLoader
 from clara_core.errors import ClaraError
 from clara_core.workflow.run_folder import WEIGHTS, RunFolder
+from clara_core.workflow.trained_model import load_trained_model
 
 
 def _in_mmar(build_ctx: Any, path: str) -> str:
@@ -40,23 +41,8 @@ class CheckpointLoader(ModelLoader):
         self.checkpoint_dir, self.checkpoint = checkpoint_dir, checkpoint
 
     def load(self, build_ctx: Any) -> Any:
-        import keras
-
         folder = RunFolder(_in_mmar(build_ctx, self.checkpoint_dir))
-        architecture = folder.keras_model
-        if not os.path.exists(architecture):
-            raise ClaraError(f"CheckpointLoader: no trained model in {folder.path} "
-                             f"({os.path.basename(architecture)} is written when training "
-                             "finishes); train the MMAR first, or point checkpoint_dir at its "
-                             "models folder.")
-        model = keras.models.load_model(architecture, compile=False)
-        weights = folder.weights(self.checkpoint)
-        if os.path.exists(weights):
-            model.load_weights(weights)
-        elif self.checkpoint != "best":
-            raise ClaraError(f"CheckpointLoader: {weights} does not exist; use checkpoint "
-                             '"best" or "final".')
-        return model
+        return load_trained_model(folder, self.checkpoint, choose="CheckpointLoader checkpoint")
 
 
 class FrozenGraphModelLoader(ModelLoader):

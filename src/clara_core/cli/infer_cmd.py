@@ -51,7 +51,7 @@ def _inferer(args: argparse.Namespace, configured: Any) -> Any:
 
     from clara_core.builtins.inferers import TFScanWindowInferer
 
-    roi = args.roi_size or getattr(configured, "roi_size", None)
+    roi = args.roi_size or (configured.get_roi_size() if configured is not None else None)
     if not roi:
         return configured  # a whole-image inferer: use it as configured
     flips = [list(c) for n in range(1, len(roi) + 1)

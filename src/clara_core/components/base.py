@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
 _C = TypeVar("_C", bound="Component")
@@ -53,7 +54,8 @@ class Component:
     3.0
     """
 
-    _clara_init_args: dict[str, Any]
+    #: the constructor's arguments, recorded by ``__new__`` (empty if they did not bind)
+    _clara_init_args: Mapping[str, Any] = MappingProxyType({})
 
     #: constructor arguments naming a file or folder the component writes to: the
     #: engine resolves them against the MMAR and, for configs under names-only, keeps
@@ -96,7 +98,20 @@ class Component:
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, JSON-ready: ``type(self)(**get_config())`` is equal."""
-        return to_json_value(getattr(self, "_clara_init_args", {}))  # type: ignore[no-any-return]
+        return to_json_value(self._clara_init_args)  # type: ignore[no-any-return]
+
+    def init_arg(self, name: str, default: Any = None) -> Any:
+        """The constructor argument ``name`` as given (its default when not passed), or
+        ``default`` when the constructor has no such argument. Contract members whose
+        default comes from a constructor argument (``Model.get_num_classes``) read it here.
+
+        >>> class Net(Component):
+        ...     def __init__(self, num_classes: int = 2):
+        ...         pass
+        >>> Net().init_arg("num_classes"), Net(5).init_arg("num_classes"), Net().init_arg("x", 0)
+        (2, 5, 0)
+        """
+        return self._clara_init_args.get(name, default)
 
     @classmethod
     def from_config(cls: type[_C], config: Mapping[str, Any]) -> _C:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from clara_core.components.base import Component
+from clara_core.image.medical_image import MedicalImage
 from clara_core.image.transform_ctx import TransformContext
 
 
@@ -88,6 +89,11 @@ class Metric(Component):
     #: "best" checkpoint by this direction when the metric is the key metric.
     higher_is_better: bool = True
 
+    #: the case field the metric reads (the prediction, or a value an earlier step
+    #: put there) and the reference it compares with (None: no reference)
+    field: str
+    label_field: str | None = None
+
     def __init__(
         self,
         metric_list: MetricList,
@@ -112,7 +118,7 @@ class Metric(Component):
 
     def compute(self, transform_ctx: TransformContext) -> float | None:
         value: Any = transform_ctx[self.field]
-        data = value.get_data() if hasattr(value, "get_data") else value
+        data = value.get_data() if isinstance(value, MedicalImage) else value
         return float(np.mean(data))
 
     def update(self, transform_ctx: TransformContext, case: str | None = None) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from clara_core.components.base import Component
 from clara_core.image.transform_ctx import TransformContext
+
+_T = TypeVar("_T", bound="Transformer")
 
 
 class Transformer(Component):
@@ -21,6 +23,24 @@ class Transformer(Component):
     #: True for transforms that read files into images (the chain's loaders): ``clara
     #: infer`` replaces them by the loader that fits each input's format
     is_loader: ClassVar[bool] = False
+
+    #: loaders: the file formats this loader reads, as file-name endings matched
+    #: without regard to case (``(".nii", ".nii.gz")``). ``Registry.loader_for(path)``
+    #: picks the loader declaring the longest ending of ``path``
+    file_suffixes: ClassVar[tuple[str, ...]] = ()
+
+    #: loaders: True when the loader reads a folder (a DICOM series), not a file
+    reads_folders: ClassVar[bool] = False
+
+    @classmethod
+    def for_field(cls: type[_T], field: str, dtype: str | None = None) -> _T:
+        """This loader reading ``field`` as ``dtype`` (None: its default), which is how
+        the engine builds a loader it picked by format (``clara infer``). The default
+        calls ``cls(fields=field, dtype=dtype)``; a loader whose constructor differs
+        (or needs more, like an array layout) overrides it."""
+        if dtype is None:
+            return cls(fields=field)
+        return cls(fields=field, dtype=dtype)
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
         raise NotImplementedError(f"Class {type(self).__name__} does not implement transform.")

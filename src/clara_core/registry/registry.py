@@ -9,6 +9,7 @@ from typing import Any
 
 from clara_core.errors import RegistryError
 from clara_core.registry.discovery import Entry, PluginEntry, discover, normalize_dist_name
+from clara_core.registry.formats import FOLDER, Candidate, best_candidate, matching_suffix
 from clara_core.registry.kinds import KINDS
 from clara_core.registry.paths import Policy, add_search_path, describe_import_error, import_path
 from clara_core.suggest import did_you_mean
@@ -135,6 +136,48 @@ class Registry:
                                          f"{entry.name} = {obj}", KINDS[kind].group)
             self._cache[key] = obj
         return self._cache[key]
+
+    # -- by file format ---------------------------------------------------------------
+
+    def loader_for(self, path: str, folder: bool = False) -> Any:
+        """The loader class (a transform with ``is_loader``) for ``path``: the one whose
+        ``file_suffixes`` hold the longest ending of ``path``, or for a ``folder`` (a
+        DICOM series) the one that ``reads_folders``. Build it with
+        ``cls.for_field(field, dtype)``. Every installed transform is imported."""
+        from clara_core.components.transform import Transformer
+
+        loaders = [(e, cls) for e, cls in self._classes("transform", Transformer)
+                   if cls.is_loader]
+        if folder:
+            found = [Candidate(e, cls, FOLDER) for e, cls in loaders if cls.reads_folders]
+            return best_candidate(found, "loader", FOLDER, [])
+        return self._by_suffix(loaders, "loader", path)
+
+    def writer_for(self, suffix: str) -> Any:
+        """The writer class whose ``file_suffixes`` hold ``suffix`` (``".nii.gz"``), to
+        build with ``cls.for_field(...)``. Every installed writer is imported."""
+        from clara_core.components.writer import Writer
+
+        return self._by_suffix(self._classes("writer", Writer), "writer", suffix)
+
+    def _classes(self, kind: str, base: type) -> list[tuple[Entry, Any]]:
+        """Each installed component class of ``kind`` that derives from ``base``."""
+        out = []
+        for entry in self.entries(kind):
+            cls = self.resolve(kind, entry.qualified_name)
+            if isinstance(cls, type) and issubclass(cls, base):
+                out.append((entry, cls))
+        return out
+
+    @staticmethod
+    def _by_suffix(classes: list[tuple[Entry, Any]], label: str, name: str) -> Any:
+        found = []
+        for entry, cls in classes:
+            suffix = matching_suffix(name, cls.file_suffixes)
+            if suffix is not None:
+                found.append(Candidate(entry, cls, suffix))
+        declared = [s for _, cls in classes for s in cls.file_suffixes]
+        return best_candidate(found, label, name, declared)
 
     def resolve_path(self, path: str) -> Any:
         """Import the object a config's ``"path"`` names (PYTHONPATH and custom/ folders)."""

@@ -9,13 +9,30 @@ from typing import Any
 
 import numpy as np
 
+from clara_core.components.aux_op import AuxOp
 from clara_core.components.base import Component
+from clara_core.components.handler import Handler
+from clara_core.components.inferer import Inferer
 from clara_core.components.loss import Loss
+from clara_core.components.lr_policy import LearningRatePolicy
 from clara_core.components.metric import Metric
 from clara_core.components.model import Model, main_output
+from clara_core.components.pipeline import DataPipeline
 from clara_core.components.transform import Transformer
+from clara_core.components.writer import Writer
 from clara_core.image.medical_image import MedicalImage
 from clara_core.image.transform_ctx import TransformContext
+from clara_core.testing.io_checks import (
+    check_aux_op_contract,
+    check_inferer_contract,
+    check_loader_declaration,
+    check_writer_contract,
+)
+from clara_core.testing.run_checks import (
+    check_handler_events,
+    check_lr_policy_state_roundtrip,
+    check_pipeline_same_seed_same_batches,
+)
 from clara_core.testing.transform_checks import (
     check_bad_input_clear_error,
     check_geometry_consistent,
@@ -74,11 +91,12 @@ LossInputs = dict[str, tuple[np.ndarray, np.ndarray]]
 
 def default_loss_inputs(loss: Any, seed: int = 0) -> LossInputs:
     """Logits and targets for a loss: ``(2, 3, 8, 8, 8)`` segmentation logits in the
-    loss's ``data_format`` (random, all background, one class everywhere), or
-    ``(4, 3)`` classification logits with class indices when it has no data_format.
-    The check applies softmax (in float16 for the ``float16`` case)."""
+    loss's ``get_data_format()`` (random, all background, one class everywhere), or
+    ``(4, 3)`` classification logits with class indices when it has none. Targets
+    are one-hot when the loss's config says ``is_onehot_targets``. The check applies
+    softmax (in float16 for the ``float16`` case)."""
     rng = np.random.default_rng(seed)
-    fmt = getattr(loss, "data_format", None)
+    fmt = loss.get_data_format()
     if fmt is None:
         return {"random": (rng.normal(size=(4, 3)), rng.integers(0, 3, size=4)),
                 "one_class": (rng.normal(size=(4, 3)), np.zeros(4, np.int64))}
@@ -88,8 +106,8 @@ def default_loss_inputs(loss: Any, seed: int = 0) -> LossInputs:
                   "one_class_everywhere": np.full((2, 1, 8, 8, 8), 2)}
     out: LossInputs = {}
     for case, y in label_maps.items():
-        target = np.moveaxis(np.eye(3)[y[:, 0]], -1, 1) if getattr(
-            loss, "is_onehot_targets", False) else y
+        onehot = loss.get_config().get("is_onehot_targets") is True
+        target = np.moveaxis(np.eye(3)[y[:, 0]], -1, 1) if onehot else y
         z = logits
         if fmt == "channels_last":
             z, target = np.moveaxis(z, 1, -1), np.moveaxis(target, 1, -1)
@@ -107,8 +125,7 @@ def check_loss_contract(component: Any, sample: Callable[[Any], LossInputs] | No
     name = type(component).__name__
     inputs = (sample or default_loss_inputs)(component)
     for case, (logits, target) in inputs.items():
-        fmt = getattr(component, "data_format", "channels_last")
-        axis = 1 if fmt == "channels_first" else -1
+        axis = 1 if component.get_data_format() == "channels_first" else -1
         dtype = tf.float16 if case == "float16" else tf.float32
         z = tf.Variable(tf.constant(logits, tf.float32))
         with tf.GradientTape() as tape:
@@ -136,7 +153,7 @@ def default_metric_inputs(metric: Any, seed: int = 0) -> MetricCases:
     """Segmentation cases for a metric with a ``label_field`` (random masks, both empty,
     prediction empty, single voxels), else a scalar in ``field``."""
     rng = np.random.default_rng(seed)
-    field, label_field = metric.field, getattr(metric, "label_field", None)
+    field, label_field = metric.field, metric.label_field
     if not label_field:
         return {"scalar": TransformContext({field: 0.5})}
 
@@ -191,10 +208,10 @@ def check_metric_contract(component: Any, sample: Callable[[Any], MetricCases] |
 
 
 def default_model_input(model: Any, seed: int = 0) -> np.ndarray:
-    """Two 16^3 one-channel volumes in the model's ``data_format``."""
+    """Two 16^3 one-channel volumes in the model's ``get_data_format()``."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(2, 16, 16, 16, 1)).astype(np.float32)
-    return np.moveaxis(x, -1, 1) if getattr(model, "data_format", "") == "channels_first" else x
+    return np.moveaxis(x, -1, 1) if model.get_data_format() == "channels_first" else x
 
 
 def _keras_model(component: Any, x: np.ndarray) -> Any:
@@ -211,24 +228,39 @@ def _keras_model(component: Any, x: np.ndarray) -> Any:
         ctx[BuildContext.KEY_MODEL_INPUT], out)
 
 
+def _format_variants(component: Model, x: np.ndarray) -> list[tuple[Model, np.ndarray]]:
+    """The model and input as given, and, when the model has a data format, its twin
+    in the other format (:meth:`Model.with_data_format`) with the input moved."""
+    name, fmt = type(component).__name__, component.get_data_format()
+    if fmt is None:
+        return [(component, x)]
+    other = "channels_last" if fmt == "channels_first" else "channels_first"
+    twin = component.with_data_format(other)
+    assert twin is not None, (
+        f"{name}.with_data_format({other!r}) returned None: the engine runs channels_first "
+        "models as their channels_last twin on CPUs. Take data_format as a constructor "
+        "argument, or override with_data_format.")
+    assert twin.get_data_format() == other, (
+        f"{name}.with_data_format({other!r}) gives a model whose get_data_format() is "
+        f"{twin.get_data_format()!r}.")
+    moved = np.moveaxis(x, 1, -1) if fmt == "channels_first" else np.moveaxis(x, -1, 1)
+    return [(component, x), (twin, moved)]
+
+
 def check_model_output_shape(component: Any,
                              sample: Callable[[Any], np.ndarray] | None = None) -> None:
-    """Built from its config, in both data formats, the model maps a batch to
-    ``num_classes`` channels at the input's spatial size (segmentation) or to
-    ``(batch, num_classes)`` (classification)."""
+    """In its data format and, rebuilt by ``with_data_format``, in the other, the model
+    maps a batch to ``get_num_classes()`` channels at the input's spatial size
+    (segmentation) or to ``(batch, num_classes)`` (classification)."""
     name = type(component).__name__
+    classes = component.get_num_classes()
+    assert classes is not None, (
+        f"{name}.get_num_classes() is None: the engine checks label values against it. "
+        "Take num_classes as a constructor argument, or override get_num_classes.")
     x = (sample or default_model_input)(component)
-    config = component.get_config()
-    fmt = config.get("data_format")
-    variants = [(fmt, x)]
-    if fmt in ("channels_first", "channels_last"):
-        other = "channels_last" if fmt == "channels_first" else "channels_first"
-        variants.append((other, np.moveaxis(x, 1, -1) if fmt == "channels_first"
-                         else np.moveaxis(x, -1, 1)))
-    for data_format, batch in variants:
-        args = dict(config) if data_format is None else {**config, "data_format": data_format}
-        out = main_output(_keras_model(type(component).from_config(args), batch)(batch))
-        classes = getattr(component, "num_classes", None)
+    for model, batch in _format_variants(component, x):
+        data_format = model.get_data_format()
+        out = main_output(_keras_model(model, batch)(batch))
         if len(out.shape) == 2:
             expected: tuple[int | None, ...] = (batch.shape[0], classes)
         else:
@@ -315,11 +347,21 @@ def checks_for(component: Any) -> list[Check]:
         checks += [check_is_deterministic_honest, check_same_seed_same_output,
                    check_probability_zero_is_identity, check_geometry_consistent,
                    check_bad_input_clear_error]
-    if isinstance(component, Loss):
-        checks.append(check_loss_contract)
-    if isinstance(component, Metric):
-        checks.append(check_metric_contract)
-    if isinstance(component, Model):
-        checks += [check_model_output_shape, check_model_learns, check_model_save_reload]
+        if component.is_loader:
+            checks.append(check_loader_declaration)
+    kinds: list[tuple[type, list[Check]]] = [
+        (Loss, [check_loss_contract]),
+        (Metric, [check_metric_contract]),
+        (Model, [check_model_output_shape, check_model_learns, check_model_save_reload]),
+        (DataPipeline, [check_pipeline_same_seed_same_batches]),
+        (LearningRatePolicy, [check_lr_policy_state_roundtrip]),
+        (Handler, [check_handler_events]),
+        (Inferer, [check_inferer_contract]),
+        (AuxOp, [check_aux_op_contract]),
+        (Writer, [check_writer_contract]),
+    ]
+    for base, kind_checks in kinds:
+        if isinstance(component, base):
+            checks += kind_checks
     return checks
 

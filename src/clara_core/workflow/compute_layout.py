@@ -17,18 +17,15 @@ from __future__ import annotations
 from typing import Any
 
 from clara_core.components.build_ctx import BuildContext
+from clara_core.components.model import Model
 
 
-def channels_last_twin(component: Any) -> Any | None:
+def channels_last_twin(component: Model) -> Model | None:
     """The same model component with ``data_format="channels_last"``, or None when it
-    has no such argument or cannot be rebuilt from its config."""
-    config = component.get_config()
-    if config.get("data_format") != "channels_first":
+    is not ``channels_first`` or cannot be rebuilt (:meth:`Model.with_data_format`)."""
+    if component.get_data_format() != "channels_first":
         return None
-    try:
-        return type(component)(**{**config, "data_format": "channels_last"})
-    except Exception:  # a custom model whose constructor is not its config: leave it
-        return None
+    return component.with_data_format("channels_last")
 
 
 def build_channels_last(twin: Any, inputs: Any, build_ctx: Any) -> Any:
@@ -51,7 +48,7 @@ def build_channels_last(twin: Any, inputs: Any, build_ctx: Any) -> Any:
     return back(outputs, 0)
 
 
-def build_model_outputs(component: Any, build_ctx: Any, cpu_only: bool,
+def build_model_outputs(component: Model, build_ctx: Any, cpu_only: bool,
                         log: Any = print) -> tuple[Any, Any]:
     """``(component used, outputs)``: the channels-last twin on a CPU-only machine when
     the component is channels-first and has one, else the component as configured."""

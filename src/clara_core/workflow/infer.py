@@ -21,6 +21,7 @@ import numpy as np
 from clara_core.components.inferer import Inferer
 from clara_core.components.model import main_output
 from clara_core.components.transform import MultiFieldTransformer, Transformer
+from clara_core.components.writer import Writer
 from clara_core.config.builder import BuiltConfig
 from clara_core.config.datalist import load_datalist
 from clara_core.data.chain import run_transforms
@@ -28,10 +29,12 @@ from clara_core.errors import ClaraError
 from clara_core.image.transform_ctx import TransformContext
 from clara_core.workflow.case_loop import CaseLoop, CaseResults
 from clara_core.workflow.evaluate import model_data_format
-from clara_core.workflow.run_folder import WEIGHTS, RunFolder
+from clara_core.workflow.run_folder import RunFolder
+from clara_core.workflow.trained_model import load_trained_model
 
 IMAGE_EXTENSIONS = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".nhdr")
-NIFTI = (".nii.gz", ".nii")
+#: the format of the segmentations: the registry's writer for it writes them
+OUTPUT_SUFFIX = ".nii.gz"
 IMAGE, LABEL = "image", "label"
 
 
@@ -152,60 +155,45 @@ class Inference:
             raise ClaraError(f"{built.loaded.config_path} has no validate.inferer; give the "
                              "window size with --roi-size.")
         self.inferer: Inferer = configured
-        registry = _registry()
-        self.loaders = {kind: self._loader_like(registry.resolve("transform", name))
-                        for kind, name in (("nifti", "LoadNifti"), ("image", "LoadImage"),
-                                           ("dicom", "LoadDicomSeries"))}
-        writer = registry.resolve("writer", "WriteNifti")
-        self.writers = [writer(field="model", write_path=self.output, dtype="uint8",
-                               suffix="_seg")]
+        self.registry = _registry()
+        self._loaders: dict[type, Transformer] = {}
+        writer = self.registry.writer_for(OUTPUT_SUFFIX)
+        self.writers: list[Writer] = [writer.for_field("model", self.output, "uint8", "_seg")]
         if save_probabilities:
-            self.writers.append(writer(field="probabilities", write_path=self.output,
-                                       dtype="float32", suffix="_prob"))
+            self.writers.append(writer.for_field("probabilities", self.output, "float32",
+                                                 "_prob"))
 
-    def _loader_like(self, cls: type) -> Transformer:
+    def _loader_like(self, cls: type[Transformer]) -> Transformer:
         """A loader of class ``cls`` for the image: the MMAR's own when it has one of
-        that class (its arguments, e.g. ``as_canonical``, kept), else ``cls`` with the
-        MMAR loader's ``dtype``."""
+        that class (its arguments, e.g. ``as_canonical``, kept), else ``cls`` built
+        for the image with the MMAR loader's ``dtype``."""
         same = next((t for t in self.mmar_loaders if type(t) is cls), None)
         if same is not None:
             return same
         dtype = next((t.get_config().get("dtype") for t in self.mmar_loaders
                       if "dtype" in t.get_config()), None)
-        loader: Transformer = cls(fields=IMAGE, **({"dtype": dtype} if dtype else {}))
-        return loader
+        return cls.for_field(IMAGE, dtype)
 
     def load_model(self) -> Any:
-        import keras
-
-        if not os.path.exists(self.folder.keras_model):
-            raise ClaraError(f"No trained model in {self.folder.path}: "
-                             f"{os.path.basename(self.folder.keras_model)} is written when "
-                             "clara train finishes; train the MMAR first.")
-        model = keras.models.load_model(self.folder.keras_model, compile=False)
-        weights = self.folder.weights_file(self.checkpoint)
-        if self.checkpoint == "best" and not os.path.exists(weights):
-            weights = self.folder.weights("final")
-        if not os.path.exists(weights):
-            raise ClaraError(f"--checkpoint {self.checkpoint}: {weights} does not exist; use "
-                             f"one of {', '.join(WEIGHTS)} or a .weights.h5 file.")
-        model.load_weights(weights)
-        return model
+        return load_trained_model(self.folder, self.checkpoint, choose="--checkpoint")
 
     def output_of(self, item: InferInput) -> str:
-        return os.path.join(self.output, f"{item.name}_seg.nii.gz")
+        name = self.writers[0].file_name_for(item.name) or f"{item.name}_seg{OUTPUT_SUFFIX}"
+        return os.path.join(self.output, name)
 
     def _loader(self, item: InferInput) -> Transformer:
-        if item.dicom:
-            return self.loaders["dicom"]
-        return self.loaders["nifti" if item.path.endswith(NIFTI) else "image"]
+        """The loader the registry has for the input's format (a folder: DICOM)."""
+        cls = self.registry.loader_for(item.path, folder=item.dicom)
+        if cls not in self._loaders:
+            self._loaders[cls] = self._loader_like(cls)
+        return self._loaders[cls]
 
     def _case(self, item: InferInput) -> TransformContext:
         case = run_transforms([self._loader(item), *self.chain],
                               TransformContext({IMAGE: item.path}))
         image = case.get_image(IMAGE)
         image.set_property("filename", os.path.join(os.path.dirname(item.path),
-                                                    f"{item.name}.nii.gz"))
+                                                    f"{item.name}{OUTPUT_SUFFIX}"))
         return case
 
     def run(self, items: Sequence[InferInput], progress: Any = None) -> InferReport:
@@ -249,10 +237,8 @@ class Inference:
 
 
 def fits(model: Any, data: np.ndarray, name: str) -> None:
-    """Refuse an image (channels first) the model cannot take, saying why."""
-    shape = tuple(model.inputs[0].shape)[1:] if getattr(model, "inputs", None) else None
-    if shape is None:
-        return
+    """Refuse an image (channels first) the Keras model cannot take, saying why."""
+    shape = tuple(model.inputs[0].shape)[1:]
     if len(shape) != data.ndim:
         raise ClaraError(f"{name}: after the pre-transforms the image has {data.ndim - 1} "
                          f"spatial axes; the model takes {len(shape) - 1}.")

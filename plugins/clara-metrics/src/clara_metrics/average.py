@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from clara_core import Metric, MetricList, TransformContext
+from clara_core import MedicalImage, Metric, MetricList, TransformContext
 
 
 class ComputeAverage(Metric):
@@ -55,7 +55,7 @@ class ComputeMulticlassAverage(Metric):
 
     def compute(self, transform_ctx: TransformContext) -> float | None:
         value: Any = transform_ctx[self.field]
-        data = np.asarray(value.get_data() if hasattr(value, "get_data") else value,
+        data = np.asarray(value.get_data() if isinstance(value, MedicalImage) else value,
                           dtype=np.float64).reshape(-1)
         if self.label_index is None:
             return float(data.mean())

@@ -13,13 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from clara_core import Metric, MetricList, TransformContext
+from clara_core import MedicalImage, Metric, MetricList, TransformContext
 from clara_core.arguments import check_arguments
 
 
 def _values(ctx: TransformContext, field: str) -> np.ndarray:
     value: Any = ctx[field]
-    data = value.get_data() if hasattr(value, "get_data") else value
+    data = value.get_data() if isinstance(value, MedicalImage) else value
     return np.asarray(data, dtype=np.float64).reshape(-1)
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from clara_core import TransformContext, Writer
-from clara_core.workflow.checkpoints import atomic_save
+from clara_core import MedicalImage, TransformContext, Writer
+from clara_core.atomic import atomic_write
 
 
 class WriteClassificationResult(Writer):
@@ -28,6 +28,7 @@ class WriteClassificationResult(Writer):
     """
 
     output_args = ("write_path",)
+    file_suffixes = (".csv",)
 
     def __init__(self, field: str = "model", write_path: str = "eval",
                  file_name: str = "classification_result.csv",
@@ -38,15 +39,23 @@ class WriteClassificationResult(Writer):
 
     def write(self, transform_ctx: TransformContext) -> list[str]:
         value = transform_ctx[self.field]
-        scores = np.asarray(value.get_data() if hasattr(value, "get_data") else value,
+        scores = np.asarray(value.get_data() if isinstance(value, MedicalImage) else value,
                             dtype=np.float64).reshape(-1)
         predicted = int(scores.argmax()) if scores.size > 1 else int(scores[0] > 0.5)
         image = transform_ctx.get(self.image_field)
-        name = image.get_property("filename", "case") if hasattr(image, "get_property") \
+        name = image.get_property("filename", "case") if isinstance(image, MedicalImage) \
             else image
         self._rows.append([os.path.basename(str(name)), predicted,
                            *(round(float(s), 6) for s in scores)])
         return []
+
+    @classmethod
+    def for_field(cls, field: str, write_path: str, dtype: str | None = None,
+                  name_suffix: str | None = None) -> WriteClassificationResult:
+        """One CSV of every case's ``field`` under ``write_path``: probabilities are
+        written as they are and the file has one name, so ``dtype`` and ``name_suffix``
+        do not apply."""
+        return cls(field=field, write_path=write_path)
 
     def finalize(self) -> list[str]:
         if not self._rows:
@@ -62,7 +71,7 @@ class WriteClassificationResult(Writer):
                 out.writerows(rows)
 
         path = os.path.join(self.write_path, self.file_name)
-        atomic_save(save, path)
+        atomic_write(path, save)
         return [path]
 
 

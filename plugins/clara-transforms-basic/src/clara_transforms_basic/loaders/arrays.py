@@ -19,6 +19,8 @@ class ArrayFileLoader(FileLoader):
     of named arrays from which ``key`` (or the only one) is taken."""
 
     format_name = "array"
+    # no file_suffixes: an array file does not say what its axes are, so the engine
+    # cannot build this loader from a file's format alone (it needs `shape`)
 
     def __init__(self, fields: str | Sequence[str], shape: str, dtype: str = "float32",
                  key: str | None = None) -> None:

@@ -85,6 +85,8 @@ class LoadNifti(FileLoader):
     ((4, 5, 6), dtype('float32'), (2.0, 2.0, 3.0))
     """
 
+    file_suffixes = (".nii", ".nii.gz")
+
     def __init__(self, fields: str | Sequence[str], dtype: str = "float32",
                  as_canonical: bool = False) -> None:
         FileLoader.__init__(self, fields=fields, dtype=dtype)

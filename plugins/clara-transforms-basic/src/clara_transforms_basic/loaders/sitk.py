@@ -93,6 +93,10 @@ class LoadImage(FileLoader):
     ((2, 3, 4), (2.0, 2.0, 3.0), 23)
     """
 
+    #: the formats ``clara infer`` reads with it (NIfTI goes to LoadNifti, 2D to
+    #: LoadPng/LoadJpg), though SimpleITK reads more
+    file_suffixes = (".mha", ".mhd", ".nrrd", ".nhdr", ".gipl", ".gipl.gz", ".vtk")
+
     def load(self, file_name: str) -> MedicalImage:
         itk = read_itk("LoadImage", file_name)
         try:
@@ -108,6 +112,8 @@ class LoadDicomSeries(FileLoader):
     A folder with several series needs ``series_uid``; one without DICOM files is an
     error that names it.
     """
+
+    reads_folders = True
 
     def __init__(self, fields: str | Sequence[str], dtype: str = "float32",
                  series_uid: str | None = None) -> None:
@@ -150,14 +156,13 @@ class LoadDicomSeries(FileLoader):
 class _Load2D(FileLoader):
     """A 2D file through SimpleITK: ``HW`` for grey images, ``HWC`` for colour."""
 
-    formats: tuple[str, ...] = ()
-
     def load(self, file_name: str) -> MedicalImage:
         import SimpleITK as sitk
 
         name = type(self).__name__
-        if os.path.exists(file_name) and not file_name.lower().endswith(self.formats):
-            raise ValueError(f"{name}: {file_name} is not a {'/'.join(self.formats)} file.")
+        if os.path.exists(file_name) and not file_name.lower().endswith(self.file_suffixes):
+            raise ValueError(f"{name}: {file_name} is not a {'/'.join(self.file_suffixes)} "
+                             "file.")
         itk = read_itk(name, file_name)
         data = np.asarray(sitk.GetArrayFromImage(itk), dtype=self._dtype)  # rows, cols[, c]
         if data.ndim not in (2, 3) or itk.GetDimension() != 2:
@@ -181,10 +186,10 @@ class LoadPng(_Load2D):
            [3., 4., 5.]], dtype=float32)
     """
 
-    formats = (".png",)
+    file_suffixes = (".png",)
 
 
 class LoadJpg(_Load2D):
     """Load JPEG files as ``HW`` (grey) or ``HWC`` (colour) images."""
 
-    formats = (".jpg", ".jpeg")
+    file_suffixes = (".jpg", ".jpeg")
