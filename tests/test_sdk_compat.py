@@ -191,7 +191,8 @@ def test_plain_unknown_top_level_keys_are_named_and_near_misses_refused(tmp_path
 
 
 def test_every_fields_argument_takes_a_field_or_a_list_as_the_sdk_did():
-    from clara_core.config.argcheck import constructor_parameters, json_value_ok
+    from clara_core.config.jsontypes import json_value_ok
+    from clara_core.config.signature import constructor_parameters
     from clara_core.registry.kinds import KINDS
 
     registry = Registry()

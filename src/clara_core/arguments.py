@@ -1,4 +1,9 @@
-"""One message form for invalid constructor arguments (Keras ``argument_validation`` style)."""
+"""One message form for invalid constructor arguments (Keras ``argument_validation`` style).
+
+A component checks its argument values in ``__init__`` with these helpers. Before any
+constructor runs, a config's ``args`` are checked against the constructor's signature
+by :mod:`clara_core.config.signature` (names and JSON types).
+"""
 
 from __future__ import annotations
 

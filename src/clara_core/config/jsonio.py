@@ -1,4 +1,4 @@
-"""Reading JSON files with errors that give file, line and column."""
+"""Reading JSON files with errors that give file, line and column; naming places in them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import os
 from typing import Any
 
 from clara_core.errors import ConfigError, Problem
+
+#: a place in a JSON document: keys and list indexes from the top
+Loc = tuple[str | int, ...]
 
 #: deeper JSON than this is no config (the SDK's nest five or six levels)
 MAX_DEPTH = 64
@@ -62,7 +65,7 @@ def read_json(path: str, what: str) -> Any:
     return value
 
 
-def format_location(parts: tuple[str | int, ...]) -> str:
+def format_location(parts: Loc) -> str:
     """Dotted JSON location with list indexes: ``train.pre_transforms[2].args``.
 
     >>> format_location(("train", "pre_transforms", 2, "args"))
@@ -72,3 +75,12 @@ def format_location(parts: tuple[str | int, ...]) -> str:
     for p in parts:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else p)
     return out or "(top level)"
+
+
+def problem_at(loc: Loc, message: str, hint: str = "") -> Problem:
+    """A :class:`Problem` at a JSON location.
+
+    >>> print(problem_at(("train", "loss", "args"), "expected an object", "write {...}"))
+    train.loss.args: expected an object; write {...}
+    """
+    return Problem(format_location(loc), message, hint)

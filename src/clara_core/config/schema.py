@@ -20,6 +20,7 @@ import re
 import typing
 from typing import Any
 
+from clara_core.config.sdk_args import add_sdk_properties
 from clara_core.config.sections import TRAIN_SECTIONS, VALIDATE_SECTIONS
 from clara_core.config.settings import TrainSettings, describe_settings
 from clara_core.registry.kinds import KINDS
@@ -119,14 +120,7 @@ def component_schema(name: str, cls: type, distribution: str) -> dict[str, Any]:
             if default is not None or p.default is None:
                 prop["default"] = default
         properties[p.name] = prop
-    # the SDK's vocabulary the config builder maps (see clara_core.components.base)
-    for sdk_name, target in getattr(cls, "sdk_aliases", {}).items():
-        properties[sdk_name] = {**properties.get(target, {}),
-                                "description": f"the SDK's name for {target}"}
-    for key, why in getattr(cls, "no_effect_args", {}).items():
-        properties[key] = {"description": f"accepted without effect: {why}"}
-    for key, (works, why) in getattr(cls, "refused_args", {}).items():
-        properties[key] = {"const": works, "description": f"only {works!r} works: {why}"}
+    add_sdk_properties(cls, properties)  # the SDK's vocabulary the config builder maps
     alias = re.escape(name)
     args: dict[str, Any] = {"type": "object", "properties": properties,
                             "additionalProperties": open_args}

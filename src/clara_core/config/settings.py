@@ -24,8 +24,8 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeVar
 
-from clara_core.config.argcheck import describe, json_value_ok
 from clara_core.config.jsonio import format_location
+from clara_core.config.jsontypes import describe, json_value_ok
 from clara_core.errors import Problem
 from clara_core.suggest import did_you_mean
 

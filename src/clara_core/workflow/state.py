@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import typing
 import zipfile
 from typing import Any
 
 import numpy as np
 
+from clara_core.atomic import atomic_path, atomic_write_json
 from clara_core.components.run_state import RESUMABLE, RunState
-from clara_core.config.argcheck import describe, json_value_ok
+from clara_core.config.jsontypes import describe, json_value_ok
 from clara_core.errors import ClaraError
-from clara_core.workflow.checkpoints import atomic_write_json
 from clara_core.workflow.run_folder import RunFolder
 
 #: ``train_state.json`` keys that differ from the RunState field they hold
@@ -39,15 +38,8 @@ def save_resume_point(folder: RunFolder, model: Any, optimizer: Any, state: RunS
     bundle = folder.resume_bundle(state.epochs_done, state.step)
     arrays = {f"model/{i}": np.asarray(v) for i, v in enumerate(model.variables)}
     arrays.update({f"optimizer/{i}": np.asarray(v) for i, v in enumerate(optimizer.variables)})
-    fd, tmp = tempfile.mkstemp(dir=ckpt_dir, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp, os.path.join(ckpt_dir, bundle))
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_path(os.path.join(ckpt_dir, bundle)) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)  # type: ignore[arg-type]
     saved = {_JSON_NAMES.get(k, k): v for k, v in state.resumable().items()}
     atomic_write_json(folder.resume_state, {**saved, "bundle": bundle})
     for name in os.listdir(ckpt_dir):

@@ -1,0 +1,64 @@
+"""A config entry's ``args`` against its component's constructor signature.
+
+Unknown arguments (with a close match), missing required ones and values whose
+JSON type does not fit the annotation, each a :class:`~clara_core.errors.Problem`
+at its JSON location. (Values a constructor rejects itself raise in its
+``__init__``, through :mod:`clara_core.arguments`.)
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from typing import Any
+
+from clara_core.config.jsontypes import describe, json_value_ok
+from clara_core.errors import Problem
+from clara_core.suggest import did_you_mean
+
+
+def constructor_parameters(cls: Any) -> tuple[dict[str, inspect.Parameter], dict[str, Any], bool]:
+    """(parameters, resolved annotations, accepts **kwargs) of a component class."""
+    init = cls.__init__ if isinstance(cls, type) else cls  # type: ignore[misc]
+    try:
+        params = dict(inspect.signature(init).parameters)
+    except (TypeError, ValueError):
+        return {}, {}, True
+    if isinstance(cls, type):
+        params.pop(next(iter(params), ""), None)  # self
+    try:
+        hints = typing.get_type_hints(init)
+    except Exception:
+        hints = {}
+    var_kw = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    params = {n: p for n, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+    return params, hints, var_kw
+
+
+def check_args(cls: Any, label: str, args: dict[str, Any], where: str) -> list[Problem]:
+    """Unknown, missing and wrongly typed arguments of ``label`` (e.g. "loss Dice")."""
+    problems: list[Problem] = []
+    params, hints, var_kw = constructor_parameters(cls)
+    for name, value in args.items():
+        if name not in params:
+            if not var_kw:
+                accepted = ", ".join(params) or "no arguments"
+                hint = did_you_mean(name, params) or f"it accepts: {accepted}"
+                problems.append(Problem(f"{where}.{name}", f"unknown argument {name!r} of {label}",
+                                        hint))
+            continue
+        annotation = hints.get(name, params[name].annotation)
+        if not json_value_ok(value, annotation):
+            problems.append(Problem(
+                f"{where}.{name}",
+                f"argument {name!r} of {label} expects {describe(annotation)}, "
+                f"received {value!r}",
+            ))
+    for name, p in params.items():
+        if p.default is p.empty and name not in args:
+            problems.append(Problem(where, f"missing required argument {name!r} of {label}",
+                                    f"add \"{name}\": ... to args"))
+    return problems
+
+
+__all__ = ["check_args", "constructor_parameters"]
