@@ -6,6 +6,7 @@ import numpy as np
 import scipy.io
 import SimpleITK as sitk
 from clara_transforms_basic import (
+    channels,
     crop,
     crop_fixed,
     csv_out,
@@ -13,7 +14,6 @@ from clara_transforms_basic import (
     flip,
     intensity,
     label,
-    layout,
     nifti_out,
     orientation,
     resample,
@@ -80,7 +80,7 @@ def sample(component):
         ctx.set_image("image", MedicalImage(rng.normal(size=(1, 16, 16)), "CHW"))
         ctx.set_image("label", MedicalImage((rng.random((1, 16, 16)) > 0.5) * 1.0, "CHW"))
         return ctx
-    if isinstance(component, layout.ConvertToChannelsFirst):
+    if isinstance(component, channels.ConvertToChannelsFirst):
         ctx = TransformContext()
         ctx.set_image("image", MedicalImage(np.zeros((6, 7, 8)), "DHW", {"affine": np.eye(4)}))
         return ctx
@@ -95,9 +95,9 @@ COMPONENTS = [
     sitk_loaders.LoadJpg("image"),
     arrays.LoadNumpy("image", shape="DHW"),
     arrays.LoadMat("image", shape="DHW"),
-    layout.ConvertToChannelsFirst(["image"]),
-    layout.RepeatChannel("image", repeat=3),
-    layout.SplitAcrossChannels("image"),
+    channels.ConvertToChannelsFirst(["image"]),
+    channels.RepeatChannel("image", repeat=3),
+    channels.SplitAcrossChannels("image"),
     orientation.Orientation(["image", "label"], axcodes="RAS"),
     resample.ScaleByResolution("image", target_resolution=[2.0, 2.0, 2.0]),
     resample.ScaleBySpacing("label", target_spacing=1.0, is_label=True),

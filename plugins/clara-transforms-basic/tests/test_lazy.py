@@ -211,3 +211,64 @@ def test_whole_voxel_maps_are_sliced_like_scipy(seed):
 def test_lazy_refuses_a_stack():
     with pytest.raises(ValueError, match="stack of crops"):
         lazy(MedicalImage(np.zeros((2, 1, 4, 4)), "NCHW"))
+
+
+def test_a_lazy_image_knows_its_shape_without_resampling():
+    image = MedicalImage(np.zeros((1, 8, 8, 8), np.float32), "CDHW")
+    crops = lazy(image).crop([[0, 0, 0], [2, 2, 2]], [4, 5, 6])
+    assert crops.spatial_shape() == (4, 5, 6) and "pending" in repr(crops)
+    assert crops.get_data().shape == (2, 1, 4, 5, 6) and "resampled" in repr(crops)
+    assert image.spatial_shape() == (8, 8, 8)
+    with pytest.raises(TypeError, match="data is None"):
+        MedicalImage(None, "HW")
+
+
+def test_move_flips_a_concrete_image_as_a_view_and_a_lazy_one_lazily():
+    from clara_transforms_basic.geometry import flip
+    from clara_transforms_basic.lazy import move
+
+    data = np.arange(24.0).reshape(2, 3, 4)
+    concrete = MedicalImage(data, "HWC")
+    flipped = move(concrete, flip([2, 3], [0, 1]), [2, 3])
+    assert not isinstance(flipped, LazyImage) and np.shares_memory(flipped.get_data(), data)
+    np.testing.assert_array_equal(flipped.get_data(), data[::-1, ::-1])
+    pending = move(lazy(concrete), flip([2, 3], [0, 1]), [2, 3])
+    assert isinstance(pending, LazyImage)
+    np.testing.assert_array_equal(pending.get_data(), data[::-1, ::-1])
+
+
+def test_move_resamples_a_concrete_stack_now_with_the_scipy_engine():
+    from clara_transforms_basic.lazy import move
+
+    stack = np.random.default_rng(0).random((2, 1, 9, 9))
+    index_map = about_center([9, 9], rotation([0.4]))
+    out = move(MedicalImage(stack, "NCHW"), index_map, [9, 9], order=1)
+    assert not isinstance(out, LazyImage)
+    for k in range(2):
+        expected = ndimage.affine_transform(stack[k, 0], index_map[:2, :2], index_map[:2, 2],
+                                            order=1, prefilter=False)
+        np.testing.assert_array_equal(out.get_data()[k, 0], expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16])
+def test_the_scipy_engine_is_scipy_bit_for_bit(dtype):
+    rng = np.random.default_rng(1)
+    source = (rng.random((2, 11, 12, 13)) * 100).astype(dtype)
+    index_map = about_center([11, 12, 13], rotation([0.2, -0.1, 0.4]))
+    out = np.empty((2, 11, 12, 13), dtype)
+    resample_into(source, index_map, out, 1, engine="scipy")
+    work = source if np.issubdtype(dtype, np.floating) else source.astype(np.float32)
+    for c in range(2):  # integers: interpolated in float32, then truncated
+        expected = ndimage.affine_transform(work[c], index_map[:3, :3], index_map[:3, 3],
+                                            order=1, prefilter=False).astype(dtype)
+        np.testing.assert_array_equal(out[c], expected)
+
+
+def test_geometry_needs_neither_the_lazy_module_nor_the_engine():
+    import subprocess
+    import sys
+
+    code = ("import sys, clara_transforms_basic.geometry; "
+            "print(sorted(m for m in sys.modules if m.startswith('clara_transforms_basic.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['clara_transforms_basic.geometry']"

@@ -12,7 +12,7 @@ from typing import Any
 
 # sub-command -> module with ``add_parser(subparsers)``; the module is imported on use.
 COMMANDS = {
-    "components": "clara_core.cli.components",
+    "components": "clara_core.cli.components_cmd",
     "config": "clara_core.cli.config_cmd",
     "train": "clara_core.cli.train_cmd",
     "validate": "clara_core.cli.validate_cmd",

@@ -25,7 +25,6 @@ class BuildContext(dict[str, Any]):
     KEY_TRAIN_DATA_PIPELINE: ClassVar[str] = "train_data_pipeline"
     KEY_VALID_DATA_PIPELINE: ClassVar[str] = "valid_data_pipeline"
     KEY_DATA_PROP: ClassVar[str] = "data_property"
-    KEY_DATA_PROPERTY: ClassVar[str] = KEY_DATA_PROP
     KEY_MODEL_INPUT: ClassVar[str] = "model_input"
     KEY_LABEL_INPUT: ClassVar[str] = "label_input"
     KEY_LEARNING_RATE: ClassVar[str] = "learning_rate"

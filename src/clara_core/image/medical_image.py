@@ -22,29 +22,50 @@ class MedicalImage:
     Traceback (most recent call last):
     ...
     ValueError: MedicalImage: data of shape (4, 5) has 2 axes but shape format DHW has 3.
+
+    ``data`` None makes an image whose voxels are computed on first use: a subclass
+    (the lazy spatial transforms' image) overrides :meth:`_compute_data` and
+    :meth:`spatial_shape`, which then answer without computing them.
+
+    >>> img.spatial_shape()
+    (4, 5, 6)
     """
 
     __slots__ = ("_data", "_shape_format", "_properties")
 
     def __init__(
         self,
-        data: np.ndarray,
+        data: np.ndarray | None,
         shape_format: ShapeFormat | str,
         properties: Mapping[str, Any] | None = None,
     ) -> None:
         fmt = ShapeFormat(shape_format)
-        array = np.asarray(data)
-        if array.ndim != fmt.get_number_of_dims():
+        array = None if data is None else np.asarray(data)
+        if array is not None and array.ndim != fmt.get_number_of_dims():
             raise ValueError(
                 f"MedicalImage: data of shape {array.shape} has {array.ndim} axes "
                 f"but shape format {fmt} has {fmt.get_number_of_dims()}."
             )
+        if array is None and type(self)._compute_data is MedicalImage._compute_data:
+            raise TypeError("MedicalImage: data is None; give the image's array (only a "
+                            "subclass that computes its voxels may leave it out).")
         self._data = array
         self._shape_format = fmt
         self._properties: dict[str, Any] = dict(properties or {})
 
     def get_data(self) -> np.ndarray:
+        if self._data is None:
+            self._data = self._compute_data()
         return self._data
+
+    def _compute_data(self) -> np.ndarray:
+        """The voxels of an image made without them (``data`` None); subclasses override."""
+        raise NotImplementedError
+
+    def spatial_shape(self) -> tuple[int, ...]:
+        """The sizes of the spatial axes (D, H, W), in the order the array has them."""
+        shape = self.get_data().shape
+        return tuple(int(shape[a]) for a in self._shape_format.get_spatial_axes())
 
     def get_shape_format(self) -> ShapeFormat:
         return self._shape_format
@@ -67,6 +88,6 @@ class MedicalImage:
 
     def __repr__(self) -> str:
         return (
-            f"MedicalImage(shape={self._data.shape}, dtype={self._data.dtype}, "
+            f"MedicalImage(shape={self.get_data().shape}, dtype={self.get_data().dtype}, "
             f"format={self._shape_format})"
         )

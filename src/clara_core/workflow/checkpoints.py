@@ -1,14 +1,14 @@
-"""Atomic checkpoint files: write beside the target, then ``os.replace``."""
+"""Checkpoint files: written atomically (:mod:`clara_core.atomic`), loaded with clear errors."""
 
 from __future__ import annotations
 
 import errno
-import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from typing import Any
+
+from clara_core.atomic import atomic_write
 
 
 def ensure_space(folder: str, needed: int) -> None:
@@ -21,38 +21,9 @@ def ensure_space(folder: str, needed: int) -> None:
                       f"needs about {needed:,}", folder)
 
 
-def atomic_write_json(path: str, data: Any) -> None:
-    """Write JSON so a reader sees the old file or the new one, never half of one."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def atomic_save(write: Callable[[str], Any], path: str) -> None:
-    """``write(tmp)`` to a temporary file beside ``path`` (same suffix), then rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(path)}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def save_weights_atomic(model: Any, path: str) -> None:
     """``model.save_weights`` to a temporary ``.weights.h5`` file, then rename over ``path``."""
-    atomic_save(model.save_weights, path)
+    atomic_write(path, model.save_weights)
 
 
 def load_pretrained(model: Any, path: str, log: Callable[[str], None] = print) -> None:

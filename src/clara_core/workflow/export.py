@@ -12,18 +12,17 @@ overwritten unless asked; a replacement is atomic.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from typing import Any
 
+from clara_core.atomic import atomic_path, atomic_write, replace_atomic
 from clara_core.errors import ClaraError
-from clara_core.workflow.checkpoints import atomic_save
-from clara_core.workflow.run_folder import WEIGHTS, RunFolder
+from clara_core.workflow.run_folder import RunFolder
+from clara_core.workflow.trained_model import load_trained_model
 
 
 def save_model_atomic(model: Any, path: str) -> None:
     """``model.save`` to a temporary ``.keras`` file beside ``path``, then rename."""
-    atomic_save(model.save, path)
+    atomic_write(path, model.save)
 
 
 FORMATS = ("savedmodel", "onnx", "keras")
@@ -31,19 +30,7 @@ FORMATS = ("savedmodel", "onnx", "keras")
 
 def trained_model(folder: RunFolder, weights: str = "best") -> Any:
     """The run's architecture (``model_final.keras``) with the chosen weights."""
-    import keras
-
-    architecture = folder.keras_model
-    if not os.path.exists(architecture):
-        raise ClaraError(f"Cannot export: {architecture} does not exist. It is written when "
-                         "clara train finishes; train (or resume) the MMAR to the end first.")
-    weights_file = folder.weights_file(weights)
-    if not os.path.exists(weights_file):
-        raise ClaraError(f"Cannot export: weights file {weights_file} does not exist. Use "
-                         f"--weights with one of {', '.join(WEIGHTS)} or a .weights.h5 file.")
-    model = keras.models.load_model(architecture, compile=False)
-    model.load_weights(weights_file)
-    return model
+    return load_trained_model(folder, weights, choose="--weights")
 
 
 def export_model(folder: RunFolder, fmt: str = "savedmodel", weights: str = "best",
@@ -60,20 +47,13 @@ def export_model(folder: RunFolder, fmt: str = "savedmodel", weights: str = "bes
                          "never overwrites files it was not asked to. Choose another path "
                          "with -o, or add --force to replace it.")
     model = trained_model(folder, weights)
-    parent = os.path.dirname(output)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-export-")
-    try:
-        target = os.path.join(tmp, os.path.basename(output))
+    with atomic_path(output) as target:
         if fmt == "savedmodel":
             model.export(target, format="tf_saved_model", verbose=False)
         elif fmt == "keras":
             model.save(target)
         else:
             export_onnx(model, target, input_shape)
-        replace_atomic(target, output)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)  # our own temporary folder
     return output
 
 
@@ -127,23 +107,6 @@ def export_onnx(model: Any, path: str, input_shape: tuple[int, ...] | None = Non
                          f"Keras model (more than {tolerance}); an operation did not convert "
                          "faithfully. Export a SavedModel instead.")
     return diff
-
-
-def replace_atomic(new: str, target: str) -> None:
-    """Put the finished folder ``new`` at ``target``: a reader sees the old target or
-    the new one. An old target (``--force``) is moved aside first, then removed."""
-    if not os.path.lexists(target):
-        os.replace(new, target)
-        return
-    aside = tempfile.mkdtemp(dir=os.path.dirname(os.path.abspath(target)), prefix=".tmp-old-")
-    old = os.path.join(aside, "old")
-    os.replace(target, old)
-    os.replace(new, target)
-    if os.path.isdir(old) and not os.path.islink(old):
-        shutil.rmtree(aside)
-    else:
-        os.remove(old)
-        os.rmdir(aside)
 
 
 __all__ = ["FORMATS", "export_model", "export_onnx", "export_saved_model", "replace_atomic",

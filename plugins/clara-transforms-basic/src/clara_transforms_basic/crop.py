@@ -15,7 +15,7 @@ from clara_core import (
     TransformContext,
 )
 from clara_core.arguments import check_argument, check_sizes
-from clara_transforms_basic.geometry import about_center, spatial_shape
+from clara_transforms_basic.geometry import about_center
 from clara_transforms_basic.lazy import LazyImage, lazy
 
 log = logging.getLogger("clara")
@@ -121,7 +121,7 @@ class CropByPosNegRatio(MultiFieldTransformer, RandomTransform):
                              f"({label.get_property('filename', 'no file name')}).")
         centers = self._centers(label.get_data(),
                                 str(label.get_property("filename", "a case")))
-        dims = np.array(spatial_shape(label))
+        dims = np.array(label.spatial_shape())
         size = np.array(self.size)
         starts = [np.where(dims >= size, np.clip(c - size // 2, 0, np.maximum(dims - size, 0)),
                            -((size - dims) // 2)) for c in centers]

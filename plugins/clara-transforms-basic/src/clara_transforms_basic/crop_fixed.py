@@ -13,8 +13,8 @@ import numpy as np
 
 from clara_core import MedicalImage, MultiFieldTransformer, RandomTransform, TransformContext
 from clara_core.arguments import check_sizes
-from clara_transforms_basic.geometry import crop_or_pad, spatial_shape
-from clara_transforms_basic.lazy import lazy
+from clara_transforms_basic.geometry import crop_or_pad
+from clara_transforms_basic.lazy import cut
 
 
 def _sizes(owner: str, size: Sequence[int]) -> list[int]:
@@ -30,13 +30,13 @@ class _Box(MultiFieldTransformer):
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
         first = transform_ctx.get_image(self.fields[0])
-        shape = spatial_shape(first)
+        shape = first.spatial_shape()
         start, size = self.box(transform_ctx, shape)
         for field in self.fields:
             image = transform_ctx.get_image(field)
-            if spatial_shape(image) != shape:
+            if image.spatial_shape() != shape:
                 raise ValueError(f"{type(self).__name__}: field {field!r} has spatial shape "
-                                 f"{spatial_shape(image)} but {self.fields[0]!r} has {shape}; "
+                                 f"{image.spatial_shape()} but {self.fields[0]!r} has {shape}; "
                                  "the fields must be on the same grid.")
             transform_ctx.set_image(field, self.cut(image, start, size))
         return transform_ctx
@@ -98,8 +98,7 @@ class CropFixedSizeRandomCenter(_Box, RandomTransform):
 
     def cut(self, image: MedicalImage, start: list[int], size: list[int]) -> MedicalImage:
         """A lazy box: a spatial transform after it resamples from the whole image."""
-        return lazy(image).crop([start], size) if not image.get_shape_format().is_batched() \
-            else crop_or_pad(image, start, size)
+        return cut(image, start, size)
 
 
 class CropForegroundObject(_Box):
@@ -124,9 +123,9 @@ class CropForegroundObject(_Box):
 
     def box(self, ctx: TransformContext, shape: tuple[int, ...]) -> tuple[list[int], list[int]]:
         label = ctx.get_image(self.label_field)
-        if spatial_shape(label) != shape:
+        if label.spatial_shape() != shape:
             raise ValueError(f"{type(self).__name__}: label field {self.label_field!r} has "
-                             f"spatial shape {spatial_shape(label)} but the image has {shape}.")
+                             f"spatial shape {label.spatial_shape()} but the image has {shape}.")
         data, fmt = label.get_data(), label.get_shape_format()
         other = tuple(a for a in range(data.ndim) if a not in fmt.get_spatial_axes())
         mask = (data > 0).any(axis=other) if other else data > 0

@@ -5,31 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from clara_core import MultiFieldTransformer, RandomTransform, TransformContext
-from clara_transforms_basic.geometry import flip, spatial_shape, with_index_map
-from clara_transforms_basic.lazy import LazyImage
+from clara_transforms_basic.geometry import flip
+from clara_transforms_basic.lazy import move
 
 
 def flip_fields(ctx: TransformContext, fields: Sequence[str], axes: Sequence[int]) -> None:
-    """Flip ``fields`` along spatial ``axes``: one more map for a lazy image, a view of
-    a concrete one (the batch stacking copies once)."""
+    """Flip ``fields`` along spatial ``axes`` (:func:`~clara_transforms_basic.lazy.move`:
+    one more map for a lazy image, a view of a concrete one; the batch stacking
+    copies once)."""
     for field in fields:
         img = ctx.get_image(field)
-        if isinstance(img, LazyImage):
-            shape = spatial_shape(img)
-            ctx.set_image(field, img.compose(flip(shape, axes), shape))
-            continue
-        spatial = img.get_shape_format().get_spatial_axes()
-        data = np.flip(img.get_data(), axis=[spatial[a] for a in axes])
-        ctx.set_image(field, with_index_map(img, data, img.get_shape_format(),
-                                            flip(spatial_shape(img), axes)))
+        shape = img.spatial_shape()
+        ctx.set_image(field, move(img, flip(shape, axes), shape))
 
 
 class RandomSpatialFlip(MultiFieldTransformer, RandomTransform):
     """Flip every field along each spatial axis with ``probability`` (the same flips for all).
 
+    >>> import numpy as np
     >>> from clara_core import MedicalImage
     >>> t = RandomSpatialFlip(["image"], probability=1.0)
     >>> ctx = TransformContext()
@@ -57,6 +51,7 @@ class RandomSpatialFlip(MultiFieldTransformer, RandomTransform):
 class RandomAxisFlip(MultiFieldTransformer, RandomTransform):
     """With ``probability``, flip every field along one spatial axis drawn at random.
 
+    >>> import numpy as np
     >>> from clara_core import MedicalImage
     >>> t = RandomAxisFlip("image", probability=1.0); t.set_random_state(0)
     >>> ctx = TransformContext()

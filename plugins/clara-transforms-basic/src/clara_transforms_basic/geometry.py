@@ -1,11 +1,12 @@
-"""Geometry shared by the spatial transforms: index maps, resampling and affines.
+"""Geometry shared by the spatial transforms: index maps and affines.
 
 Every spatial transform is described by an *index map* ``A``: a homogeneous
 ``(n+1) x (n+1)`` matrix taking a voxel index of the output to the voxel index of
-the input it samples (``n`` spatial axes). Resampling is then one call to
-:func:`scipy.ndimage.affine_transform`, and the output's affine is the input's
-affine times ``A``, so a crop, flip, rotation or zoom keeps the image in the same
-place in the scanner's space.
+the input it samples (``n`` spatial axes). Resampling through it is the business of
+:mod:`clara_transforms_basic.resampler` (which engine) and
+:mod:`clara_transforms_basic.lazy` (now or on first use); the output's affine is the
+input's affine times ``A`` (:func:`moved_properties`), so a crop, flip, rotation or
+zoom keeps the image in the same place in the scanner's space.
 
 >>> import numpy as np
 >>> A = translation([2, 0, 1])              # a crop starting at voxel (2, 0, 1)
@@ -78,43 +79,6 @@ def rotation(angles: Sequence[float]) -> np.ndarray:
     return out
 
 
-def spatial_shape(image: MedicalImage) -> tuple[int, ...]:
-    """The sizes of ``image``'s spatial axes (a lazy image's without resampling it)."""
-    from clara_transforms_basic.lazy import LazyImage
-
-    if isinstance(image, LazyImage):
-        return image.spatial_shape
-    data, fmt = image.get_data(), image.get_shape_format()
-    return tuple(int(data.shape[a]) for a in fmt.get_spatial_axes())
-
-
-def resample(image: MedicalImage, index_map: np.ndarray, out_shape: Sequence[int],
-             order: int, cval: float = 0.0) -> MedicalImage:
-    """``image`` sampled on the output grid ``out_shape`` through ``index_map``.
-
-    ``order`` is the spline order (0 nearest for labels, 1 linear for images);
-    points outside the input take ``cval``. The affine and spacing properties
-    follow the map.
-    """
-    from scipy import ndimage
-
-    data, fmt = image.get_data(), image.get_shape_format()
-    spatial = fmt.get_spatial_axes()
-    other = [a for a in range(data.ndim) if a not in spatial]
-    moved = np.moveaxis(data, other, list(range(len(other))))
-    work = moved if np.issubdtype(data.dtype, np.floating) else moved.astype(np.float32)
-    out = np.empty(moved.shape[: len(other)] + tuple(int(s) for s in out_shape), work.dtype)
-    n = len(spatial)
-    linear, offset = index_map[:n, :n], index_map[:n, n]
-    diagonal = np.allclose(linear, np.diag(np.diag(linear)))
-    for index in np.ndindex(*moved.shape[: len(other)]):
-        ndimage.affine_transform(work[index], np.diag(linear) if diagonal else linear, offset,
-                                 output_shape=tuple(out_shape), output=out[index], order=order,
-                                 mode="constant", cval=cval, prefilter=False)
-    result = np.moveaxis(out, list(range(len(other))), other).astype(data.dtype, copy=False)
-    return with_index_map(image, result, fmt, index_map)
-
-
 def with_index_map(image: MedicalImage, data: np.ndarray, fmt: ShapeFormat | str,
                    index_map: np.ndarray) -> MedicalImage:
     """A new image with ``data`` whose affine (and spacing) is ``image``'s moved by ``index_map``."""
@@ -169,5 +133,5 @@ def crop_or_pad(image: MedicalImage, start: Sequence[int], size: Sequence[int],
     return with_index_map(image, out, fmt, translation([float(s) for s in start]))
 
 
-__all__ = ["about_center", "crop_or_pad", "flip", "resample", "rotation", "scaling",
-           "moved_properties", "spatial_shape", "translation", "with_index_map"]
+__all__ = ["about_center", "crop_or_pad", "flip", "rotation", "scaling",
+           "moved_properties", "translation", "with_index_map"]

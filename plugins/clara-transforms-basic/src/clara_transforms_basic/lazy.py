@@ -7,10 +7,14 @@ holds), one index map per crop (output index -> source index) and the output's
 spatial shape. A spatial transform given a lazy image multiplies its own map in
 (:meth:`LazyImage.compose`) instead of interpolating; the first call to
 ``get_data()`` (any other transform, or the batcher) resamples each crop in one
-pass (:func:`~clara_transforms_basic.resampler.resample_into`). So a crop, a
+pass (:func:`~clara_transforms_basic.resampler.resample_axes`). So a crop, a
 rotation and a zoom cost one interpolation per field and crop, and a rotated crop's
 corners hold the tissue next to it rather than zeros. The affine and spacing
 properties follow the composed map as they would through the eager transforms.
+
+This module is the one place that decides lazy or eager: spatial transforms call
+:func:`move` (a map onto a grid) and :func:`cut` (a box), or :func:`lazy` where
+only a lazy image will do (several crops stacked).
 
 Labels are resampled by nearest neighbour: a transform that knows a field is a label
 composes with ``order=0`` and the field keeps it. Maps that only shift, flip or
@@ -33,8 +37,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from clara_core import MedicalImage, ShapeFormat
-from clara_transforms_basic.geometry import moved_properties, resample, translation
-from clara_transforms_basic.resampler import resample_into
+from clara_transforms_basic.geometry import (
+    crop_or_pad,
+    moved_properties,
+    translation,
+    with_index_map,
+)
+from clara_transforms_basic.resampler import integral_layout, resample, resample_axes
 
 
 class LazyImage(MedicalImage):
@@ -57,13 +66,12 @@ class LazyImage(MedicalImage):
         self._source, self._maps = source, np.asarray(maps, float)
         self._shape = tuple(int(s) for s in shape)
         self._batched, self._order, self._displacement = batched, order, displacement
-        self._shape_format = ShapeFormat("N" + str(fmt)) if batched else fmt
-        self._properties = moved_properties(source.get_properties(), None if batched
-                                            else self._maps[0])
-        self._data = None  # type: ignore[assignment]
+        MedicalImage.__init__(self, None, ShapeFormat("N" + str(fmt)) if batched else fmt,
+                              moved_properties(source.get_properties(),
+                                               None if batched else self._maps[0]))
 
-    @property
     def spatial_shape(self) -> tuple[int, ...]:
+        """The output's spatial shape, known without resampling."""
         return self._shape
 
     @property
@@ -100,29 +108,14 @@ class LazyImage(MedicalImage):
         return LazyImage(base._source, base._maps, base._shape, base._batched,
                          _stricter(base._order, order), np.asarray(displacement, float))
 
-    def get_data(self) -> np.ndarray:
-        if self._data is None:
-            self._data = self._resample()
-        return self._data
-
     def _materialized(self) -> MedicalImage:
         """This image as a concrete one (the resampling done)."""
         return MedicalImage(self.get_data(), self._shape_format, self._properties)
 
-    def _resample(self) -> np.ndarray:
-        src = self._source.get_data()
-        fmt = self._source.get_shape_format()
-        spatial = list(fmt.get_spatial_axes())
-        other = [a for a in range(src.ndim) if a not in spatial]
-        moved = np.moveaxis(src, other, list(range(len(other))))
-        lead = moved.shape[: len(other)]
-        flat = moved.reshape((-1, *moved.shape[len(other):]))
-        out = np.empty((len(self._maps), flat.shape[0], *self._shape), src.dtype)
-        for k, index_map in enumerate(self._maps):
-            disp = None if self._displacement is None else self._displacement[k]
-            resample_into(flat, index_map, out[k], self.order, disp)
-        out = out.reshape((len(self._maps), *lead, *self._shape))
-        out = np.moveaxis(out, list(range(1, 1 + len(other))), [1 + a for a in other])
+    def _compute_data(self) -> np.ndarray:
+        """The resampling, on the first ``get_data()``."""
+        out = resample_axes(self._source.get_data(), self._source.get_shape_format(),
+                            self._maps, self._shape, self.order, self._displacement)
         return out if self._batched else out[0]
 
     def __repr__(self) -> str:
@@ -137,12 +130,55 @@ def _stricter(old: int | None, new: int | None) -> int | None:
 
 
 def move(image: MedicalImage, index_map: np.ndarray, shape: Sequence[int],
-         order: int | None) -> MedicalImage:
-    """``image`` moved by ``index_map`` onto a grid of ``shape``: composed lazily, or
-    resampled at once for crops another transform already stacked concretely."""
-    if image.get_shape_format().is_batched() and not isinstance(image, LazyImage):
+         order: int | None = None) -> MedicalImage:
+    """``image`` moved by ``index_map`` onto a grid of ``shape`` (``order`` as for
+    :meth:`LazyImage.compose`): a lazy image composes the map; a concrete one is
+    rearranged as a view when the map only flips or permutes its whole grid, is
+    resampled now when it is a stack of crops another transform made concretely,
+    and becomes lazy otherwise.
+
+    >>> from clara_transforms_basic.geometry import flip
+    >>> img = MedicalImage(np.arange(4.0).reshape(2, 2), "HW")
+    >>> flipped = move(img, flip([2, 2], [0]), [2, 2])
+    >>> type(flipped).__name__, flipped.get_data().tolist(), flipped.get_data().base is not None
+    ('MedicalImage', [[2.0, 3.0], [0.0, 1.0]], True)
+    """
+    if isinstance(image, LazyImage):
+        return image.compose(index_map, shape, order)
+    view = _rearranged(image, index_map, shape)
+    if view is not None:
+        return with_index_map(image, view, image.get_shape_format(), index_map)
+    if image.get_shape_format().is_batched():
         return resample(image, index_map, shape, order=1 if order is None else order)
     return lazy(image).compose(index_map, shape, order)
+
+
+def cut(image: MedicalImage, start: Sequence[int], size: Sequence[int]) -> MedicalImage:
+    """The box ``[start, start + size)`` of ``image``'s spatial axes, padded with zeros
+    outside it: lazy (a spatial transform after it samples the whole image), or cut
+    out now from a stack of crops."""
+    if image.get_shape_format().is_batched():
+        return crop_or_pad(image, start, size)
+    return lazy(image).crop([start], size)
+
+
+def _rearranged(image: MedicalImage, index_map: np.ndarray,
+                shape: Sequence[int]) -> np.ndarray | None:
+    """A concrete ``image``'s data as moved by a map that flips or permutes its whole
+    grid (every voxel kept, none added), as a view; None for any other map."""
+    layout = integral_layout(np.asarray(index_map, float))
+    old = image.spatial_shape()
+    if layout is None or tuple(int(s) for s in shape) != tuple(old[s] for s, _, _ in layout) \
+            or any(first != (0 if step > 0 else old[source] - 1)
+                   for source, step, first in layout):
+        return None
+    data, spatial = image.get_data(), image.get_shape_format().get_spatial_axes()
+    index: list[slice] = [slice(None)] * data.ndim
+    axes = list(range(data.ndim))
+    for axis, (source, step, _) in enumerate(layout):
+        index[spatial[source]] = slice(None, None, step)
+        axes[spatial[axis]] = spatial[source]
+    return data[tuple(index)].transpose(axes)
 
 
 def lazy(image: MedicalImage) -> LazyImage:
@@ -153,9 +189,8 @@ def lazy(image: MedicalImage) -> LazyImage:
     if fmt.is_batched():  # crops already stacked concretely: resample each as a volume
         raise ValueError(f"lazy: field of format {fmt} is a stack of crops; spatial "
                          "transforms take it before the crop that stacks them.")
-    data = image.get_data()
-    shape = tuple(int(data.shape[a]) for a in fmt.get_spatial_axes())
+    shape = image.spatial_shape()
     return LazyImage(image, np.eye(len(shape) + 1)[None], shape)
 
 
-__all__ = ["LazyImage", "lazy", "move"]
+__all__ = ["LazyImage", "cut", "lazy", "move"]

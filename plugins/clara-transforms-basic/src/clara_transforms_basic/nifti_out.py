@@ -4,7 +4,6 @@ at) and ``WriteNifti`` (the validation writer: predictions on the input's grid).
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,7 +16,8 @@ from clara_core import (
     TransformContext,
     Writer,
 )
-from clara_transforms_basic.geometry import resample, spatial_shape
+from clara_core.atomic import atomic_path
+from clara_transforms_basic.resampler import resample
 
 
 def _stem(image: MedicalImage, fallback: str) -> str:
@@ -43,16 +43,8 @@ def save_nifti(image: MedicalImage, path: str, dtype: str | None = None) -> str:
         data = np.rint(data).astype(dtype) if np.dtype(dtype).kind in "iu" else data.astype(dtype)
     affine = image.get_property(ImageProperty.AFFINE)
     affine = np.eye(4) if affine is None or np.shape(affine) != (4, 4) else np.asarray(affine)
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(suffix=".nii.gz", prefix=".writing-", dir=folder)
-    os.close(handle)  # a unique name: workers may write the same case at once
-    try:
+    with atomic_path(path) as tmp:  # a unique name: workers may write the same case at once
         nib.save(nib.Nifti1Image(np.ascontiguousarray(data), affine), tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 
@@ -111,6 +103,7 @@ class WriteNifti(Writer):
     """
 
     output_args = ("write_path",)
+    file_suffixes = (".nii.gz",)
 
     def __init__(self, field: str = "model", write_path: str = "eval",
                  dtype: str | None = None, resample_to_input: bool = True,
@@ -128,7 +121,10 @@ class WriteNifti(Writer):
 
     def file_name(self, image: MedicalImage) -> str:
         """``<input name without extension><suffix>.nii.gz`` (suffix ``_<field>``)."""
-        return f"{_stem(image, 'case')}{self.suffix}.nii.gz"
+        return self.file_name_for(_stem(image, "case"))
+
+    def file_name_for(self, case_name: str) -> str:
+        return f"{case_name}{self.suffix}.nii.gz"
 
     def _on_input_grid(self, image: MedicalImage) -> MedicalImage:
         affine = image.get_property(ImageProperty.AFFINE)
@@ -136,8 +132,8 @@ class WriteNifti(Writer):
         shape = image.get_property(ImageProperty.ORIGINAL_SHAPE)
         if affine is None or original is None or shape is None:
             return image
-        shape = tuple(int(s) for s in shape)[: len(spatial_shape(image))]
-        if spatial_shape(image) == shape and np.allclose(affine, original, atol=1e-4):
+        shape = tuple(int(s) for s in shape)[: len(image.spatial_shape())]
+        if image.spatial_shape() == shape and np.allclose(affine, original, atol=1e-4):
             return image
         index_map = np.linalg.inv(np.asarray(affine, float)) @ np.asarray(original, float)
         integer = self.dtype is not None and np.dtype(self.dtype).kind in "iub"

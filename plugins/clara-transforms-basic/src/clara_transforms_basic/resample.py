@@ -2,7 +2,8 @@
 in mm), ``ScaleToShape`` and ``ScaleByFactor``.
 
 All four keep the field of view (voxel edges aligned), interpolate linearly, or by
-nearest neighbour with ``is_label``, through :func:`scipy.ndimage.affine_transform`,
+nearest neighbour with ``is_label``, through
+:func:`~clara_transforms_basic.resampler.resample` (SciPy's ``affine_transform``),
 and update the affine and spacing properties.
 """
 
@@ -12,7 +13,8 @@ from collections.abc import Sequence
 
 from clara_core import ImageProperty, MedicalImage, MultiFieldTransformer, TransformContext
 from clara_core.arguments import check_sizes
-from clara_transforms_basic.geometry import resample, scaling, spatial_shape
+from clara_transforms_basic.geometry import scaling
+from clara_transforms_basic.resampler import resample
 
 
 def _positive_list(owner: str, arg: str, value: Sequence[float] | float) -> list[float]:
@@ -45,7 +47,7 @@ class _Rescale(MultiFieldTransformer):
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
         for field in self.fields:
             image = transform_ctx.get_image(field)
-            old = spatial_shape(image)
+            old = image.spatial_shape()
             new = [max(1, int(s)) for s in self.new_shape(image)]
             if list(old) == new:
                 continue
@@ -73,7 +75,7 @@ class ScaleByResolution(_Rescale):
         self._target = _positive_list(type(self).__name__, "target_resolution", target_resolution)
 
     def new_shape(self, image: MedicalImage) -> list[int]:
-        shape = spatial_shape(image)
+        shape = image.spatial_shape()
         spacing = image.get_property(ImageProperty.SPACING)
         if spacing is None:
             raise ValueError(f"{type(self).__name__}: image "
@@ -116,7 +118,7 @@ class ScaleToShape(_Rescale):
         self.target_shape = list(target_shape)
 
     def new_shape(self, image: MedicalImage) -> list[int]:
-        shape = spatial_shape(image)
+        shape = image.spatial_shape()
         if len(self.target_shape) != len(shape):
             raise ValueError(f"{type(self).__name__}: target_shape {self.target_shape} has "
                              f"{len(self.target_shape)} axes but the image is "
@@ -140,6 +142,6 @@ class ScaleByFactor(_Rescale):
         self._factor = _positive_list("ScaleByFactor", "factor", factor)
 
     def new_shape(self, image: MedicalImage) -> list[int]:
-        shape = spatial_shape(image)
+        shape = image.spatial_shape()
         f = _per_axis("ScaleByFactor", "factor", self._factor, len(shape))
         return [round(n * z) for n, z in zip(shape, f, strict=True)]

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from clara_core import RandomTransform, TransformContext
-from clara_transforms_basic.geometry import about_center, rotation, spatial_shape
+from clara_transforms_basic.geometry import about_center, rotation
 from clara_transforms_basic.lazy import move
 
 
@@ -44,15 +44,15 @@ class _RandomWarp(RandomTransform):
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
         reference = self._moved[0][0]
-        shape = spatial_shape(transform_ctx.get_image(reference))
+        shape = transform_ctx.get_image(reference).spatial_shape()
         if not self.happens():
             return transform_ctx
         index_map = about_center(shape, self.draw(len(shape)))
         for field, order in self._moved:
             img = transform_ctx.get_image(field)
-            if spatial_shape(img) != shape:
+            if img.spatial_shape() != shape:
                 raise ValueError(f"{type(self).__name__}: field {field!r} has spatial shape "
-                                 f"{spatial_shape(img)} but {reference!r} has {shape}; "
+                                 f"{img.spatial_shape()} but {reference!r} has {shape}; "
                                  "image and label must be on the same grid.")
             transform_ctx.set_image(field, move(img, index_map, shape, order))
         return transform_ctx
