@@ -1,4 +1,5 @@
-"""Sessions: tests, lint, typecheck, demo (train the example MMAR), bench."""
+"""Sessions: tests (the fast tier), slow (the slow tier), lint, typecheck, demo (train the
+example MMAR), bench, crosscheck."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "slow", "lint", "typecheck"]
 nox.options.default_venv_backend = "venv"
 
 ROOT = Path(__file__).parent
@@ -22,16 +23,35 @@ def install_clara(session: nox.Session, *extra: str) -> None:
     session.install(str(ROOT), *PLUGINS, *extra)
 
 
+TEST_DEPS = ("pytest>=8", "setuptools>=64", "nilearn>=0.10", "jsonschema>=4", "pydicom>=2.4",
+             "tf2onnx>=1.16", "onnxruntime>=1.17")
+#: pytest's report of the slowest tests, so they stay visible in every run
+DURATIONS = "--durations=15"
+
+
+def run_pytest(session: nox.Session, *args: str) -> None:
+    """The repository's tests and every plugin's, with ``args`` (a marker selection)."""
+    plugin_tests = [str(Path(p) / "tests") for p in PLUGINS]
+    session.run("pytest", "tests", *plugin_tests, DURATIONS, *args, *session.posargs)
+
+
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
-    """Unit, conformance, doctest and end-to-end tests of core and every plugin."""
-    install_clara(session, "pytest>=8", "setuptools>=64", "nilearn>=0.10", "jsonschema>=4",
-                  "pydicom>=2.4", "tf2onnx>=1.16", "onnxruntime>=1.17")
-    plugin_tests = [str(Path(p) / "tests") for p in PLUGINS]
-    session.run("pytest", "tests", *plugin_tests, *session.posargs)
+    """The fast tier: unit, conformance, doctest and in-process end-to-end tests of core and
+    every plugin, one real ``clara train`` among them (``nox -s slow`` runs the rest)."""
+    install_clara(session, *TEST_DEPS)
+    run_pytest(session, "-m", "not slow")
     # doctests of the installed packages, as users import them
     session.run("pytest", "--doctest-modules", "--pyargs", *PACKAGES, "-p", "no:cacheprovider",
                 "-o", "testpaths=", "-o", "addopts=")
+
+
+@nox.session(python="3.11")
+def slow(session: nox.Session) -> None:
+    """The slow tier (``@pytest.mark.slow``): tests that start processes of their own
+    (signals, kill -9, clusters, pip installs) or train many runs. CI runs both tiers."""
+    install_clara(session, *TEST_DEPS)
+    run_pytest(session, "-m", "slow")
 
 
 @nox.session(python="3.11")

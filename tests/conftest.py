@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,11 +119,111 @@ def fixture_dists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return out
 
 
-def run_clara(*args: str, paths: list[str] = (), cwd: str | None = None,
-              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real ``clara`` command (as ``python -m clara_core``) with extra sys.path dirs."""
-    environ = dict(os.environ, **(env or {}))
-    environ["PYTHONPATH"] = os.pathsep.join([*paths, environ.get("PYTHONPATH", "")]).strip(
-        os.pathsep)
-    return subprocess.run([sys.executable, "-m", "clara_core", *args], capture_output=True,
-                          text=True, cwd=cwd, env=environ, timeout=300)
+@pytest.fixture(autouse=True)
+def _own_search_paths() -> Any:
+    """Each test starts with the ``sys.path`` it found: an MMAR's ``custom/`` folder that
+    a test (or an in-process ``clara``) put there, and the modules imported from it, are
+    forgotten afterwards, as they would be with the process that ran it."""
+    from clara_core.registry import paths as registry_paths
+
+    saved = list(sys.path)
+    yield
+    _forget_search_paths(set(sys.path) - set(saved), registry_paths)
+    sys.path[:] = saved
+
+
+@pytest.fixture(scope="session")
+def trained_mmar(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small MMAR (3 generated cases) trained for 2 epochs by the real ``clara train``,
+    shared by every test that needs a finished run. Read it; to change it, copy it
+    (``trained_copy``)."""
+    from train_mmar import make_train_mmar
+
+    root = make_train_mmar(tmp_path_factory.mktemp("trained") / "mmar", cases=3, epochs=2)
+    out = run_clara("train", "-m", str(root), "--no-progress")
+    assert out.returncode == 0, out.stdout + out.stderr
+    return root
+
+
+@pytest.fixture
+def trained_copy(trained_mmar: Path, tmp_path: Path) -> Path:
+    """A copy of ``trained_mmar`` of this test's own."""
+    copy = tmp_path / "mmar"
+    shutil.copytree(trained_mmar, copy)
+    return copy
+
+
+def run_clara(*args: str, paths: Sequence[str] = (), cwd: str | None = None,
+              env: dict[str, str] | None = None,
+              isolated: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the real ``clara`` command; its exit code, stdout and stderr.
+
+    In this process (``clara_core.cli.main``, as the console script calls it) unless
+    ``isolated`` or ``paths`` (extra ``sys.path`` folders: other installed
+    distributions) ask for a process of its own, as ``python -m clara_core``. A test
+    that is about processes (signals, TensorFlow's start-up configuration, a cluster)
+    passes ``isolated=True``; the others skip a TensorFlow import per call.
+    """
+    if isolated or paths:
+        environ = dict(os.environ, **(env or {}))
+        environ["PYTHONPATH"] = os.pathsep.join([*paths, environ.get("PYTHONPATH", "")]).strip(
+            os.pathsep)
+        return subprocess.run([sys.executable, "-m", "clara_core", *args], capture_output=True,
+                              text=True, cwd=cwd, env=environ, timeout=300)
+    return run_in_process(list(args), cwd=cwd, env=env)
+
+
+def run_in_process(args: list[str], cwd: str | None = None,
+                   env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``clara ARGS`` through ``clara_core.cli.main`` in this process, leaving the process
+    as it found it: environment, working folder, ``sys.path`` (an MMAR's ``custom/``) and
+    the modules imported from there, Keras' global state. An exception escaping ``main``
+    is printed as the traceback a user would have seen."""
+    import contextlib
+    import io
+    import traceback
+
+    from clara_core.cli import main
+    from clara_core.registry import paths as registry_paths
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd, saved_path = dict(os.environ), os.getcwd(), list(sys.path)
+    os.environ.update(env or {})
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(args)
+            except SystemExit as exc:  # argparse's usage errors
+                code = exc.code if isinstance(exc.code, int) else 1
+            except BaseException:  # noqa: BLE001 (a user would have seen it)
+                traceback.print_exc()
+                code = 1
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        _forget_search_paths(set(sys.path) - set(saved_path), registry_paths)
+        sys.path[:] = saved_path
+        _reset_keras()
+    return subprocess.CompletedProcess(["clara", *args], code, out.getvalue(), err.getvalue())
+
+
+def _forget_search_paths(added: set[str], registry_paths: Any) -> None:
+    """Unload the modules a run imported from folders it put on ``sys.path``."""
+    for folder in added:
+        registry_paths._CUSTOM_DIRS.discard(folder)
+        for name, module in list(sys.modules.items()):
+            where = getattr(module, "__file__", None) or ""
+            if where.startswith(folder + os.sep):
+                del sys.modules[name]
+
+
+def _reset_keras() -> None:
+    """Keras' global state back to a fresh process's (name counters, policy)."""
+    if "keras" in sys.modules:
+        import keras
+
+        keras.backend.clear_session()
+        keras.mixed_precision.set_global_policy("float32")

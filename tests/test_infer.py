@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 import pytest
 from conftest import run_clara
-from train_mmar import make_train_mmar
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = make_train_mmar(tmp_path_factory.mktemp("infer") / "mmar", cases=3, epochs=2)
-    out = run_clara("train", "-m", str(root), "--no-progress")
-    assert out.returncode == 0, out.stdout + out.stderr
-    return root
+def trained(trained_mmar: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's copy of the session's trained MMAR (its tests write into it)."""
+    copy = tmp_path_factory.mktemp("infer") / "mmar"
+    shutil.copytree(trained_mmar, copy)
+    return copy
 
 
 def new_scans(folder: Path) -> dict[str, np.ndarray]:
@@ -186,8 +186,6 @@ def test_export_formats_others_can_run(trained, tmp_path):
 
 def test_sdk_validate_form_segments_without_labels(trained, tmp_path):
     """The SDK's infer.sh: clara validate with output_infer_result and no validation."""
-    import shutil
-
     mmar = tmp_path / "mmar"
     shutil.copytree(trained, mmar)
     new_scans(mmar / "data" / "new")
@@ -240,3 +238,34 @@ def test_simpleitk_formats_are_segmented_on_their_own_grid(trained, tmp_path):
     np.testing.assert_allclose(seg.GetSpacing(), source.GetSpacing(), rtol=1e-5)
     np.testing.assert_allclose(seg.GetOrigin(), source.GetOrigin(), atol=1e-4)
     np.testing.assert_allclose(seg.GetDirection(), source.GetDirection(), atol=1e-5)
+
+
+def test_one_loader_of_a_runs_model_for_infer_export_and_checkpoint_loader(tmp_path):
+    import keras
+
+    from clara_core.builtins.model_loaders import CheckpointLoader
+    from clara_core.errors import ClaraError
+    from clara_core.workflow.export import trained_model
+    from clara_core.workflow.run_folder import RunFolder
+    from clara_core.workflow.trained_model import load_trained_model
+
+    folder = RunFolder(str(tmp_path / "models"))
+    for load in (lambda: load_trained_model(folder), lambda: trained_model(folder),
+                 lambda: CheckpointLoader(str(tmp_path / "models")).load(None)):
+        with pytest.raises(ClaraError, match="No trained model in .*model_final.keras is "
+                                             "written when clara train finishes"):
+            load()
+    os.makedirs(folder.path)
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    model.save(folder.keras_model)
+    with pytest.raises(ClaraError, match="--weights best: the weights file .*model_final"):
+        trained_model(folder)  # best falls back to final, which is missing too
+    model.save_weights(folder.weights("final"))
+    x = np.ones((1, 4), np.float32)
+    for loaded in (load_trained_model(folder), trained_model(folder, "final"),
+                   CheckpointLoader(folder.path, "best").load(None)):
+        np.testing.assert_allclose(loaded(x), model(x))
+    with pytest.raises(ClaraError, match="CheckpointLoader checkpoint latest: .*choose one "
+                                         "of best, final, latest"):
+        CheckpointLoader(folder.path, "latest").load(None)

@@ -341,13 +341,9 @@ def test_case(case: Case, mmar: Path, tmp_path: Path):
 # -- C. damaged run files: one trained run, copied per case ---------------------------
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from harness import run_clara_here
-
-    root = make_train_mmar(tmp_path_factory.mktemp("trained") / "mmar", cases=3, epochs=2)
-    code, text = run_clara_here(["train", "-m", str(root), "--no-progress"])
-    assert code == 0, text
-    return root
+def trained(trained_mmar: Path) -> Path:
+    """The session's trained MMAR; each case copies it before damaging it."""
+    return trained_mmar
 
 
 def models(mmar: Path) -> Path:
