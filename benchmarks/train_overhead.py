@@ -3,9 +3,10 @@
 Baseline: the loop a researcher writes by hand: a ``tf.function`` with a
 ``GradientTape``, the same Keras model (a clone with the same weights), the same
 loss component and a fresh Adam, over the same preloaded batches held as tensors.
-Engine: ``Trainer.train_epoch`` as ``clara train`` runs it (distribution strategy,
-``tf.data`` over the preloaded arrays, per-step loss fetch and NaN check, state
-bookkeeping), with the progress bar off. Both warm up (trace) first, then run
+Engine: ``EpochLoop.run_epoch`` of the built setup as ``clara train`` runs it
+(distribution strategy, per-step loss fetch and NaN check, state bookkeeping, handler
+events), fed ``tf.data`` over the preloaded arrays through its public ``batches``
+argument, with the progress bar off. Both warm up (trace) first, then run
 alternately ``--repeats`` times; the figure is the median time per step.
 Prints one JSON line; goal: ratio at most 1.05.
 
@@ -21,6 +22,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -63,46 +66,50 @@ def write_mmar(root: str, crop: int, batch: int) -> None:
         json.dump(config, f)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--steps", type=int, default=16)
-    parser.add_argument("--crop", type=int, default=32)
-    parser.add_argument("--batch", type=int, default=4)
-    args = parser.parse_args()
-
-    import keras
-    import tensorflow as tf
-
-    from clara_core.components.run_state import RunState
+def build_setup(crop: int, batch: int) -> Any:
+    """The engine's setup of the generated MMAR, as ``clara train`` builds it."""
     from clara_core.config.builder import build_config
     from clara_core.config.loader import load_config, locate
-    from clara_core.workflow.progress import TrainProgress
     from clara_core.workflow.trainer import Trainer
 
     with tempfile.TemporaryDirectory() as root:
-        write_mmar(root, args.crop, args.batch)
+        write_mmar(root, crop, batch)
         config, env, mmar = locate(root, None, None)
         trainer = Trainer(build_config(load_config(config, env, [], mmar)),
                           log=lambda *a: None, progress=False)
-        trainer.build()
+        return trainer.build()
 
-    rng = np.random.default_rng(1)
-    n, shape = args.steps * args.batch, (args.crop,) * 3
-    images = rng.normal(size=(n, *shape, 1)).astype(np.float32)
-    labels = rng.integers(0, 3, size=(n, *shape, 1)).astype(np.float32)
+
+def engine_epoch_of(setup: Any, images: np.ndarray, labels: np.ndarray,
+                    batch: int) -> Callable[[], None]:
+    """One epoch of the engine's loop over the preloaded arrays (``tf.data``), fed
+    through ``EpochLoop.run_epoch(batches=...)``; each epoch starts from a fresh state."""
+    import tensorflow as tf
+
+    from clara_core.components.run_state import RunState
+    from clara_core.workflow.epoch_loop import EpochLoop, feed_options
 
     def engine_epoch() -> None:
-        dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(args.batch)
-        trainer.state = RunState()  # each timed epoch starts fresh
-        trainer.train_epoch(0, TrainProgress(1, enabled=False), dataset)
+        dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch)
+        loop = EpochLoop(setup, RunState(log=lambda line: None))
+        loop.run_epoch(0, batches=dataset.with_options(feed_options()))
 
-    model = keras.models.clone_model(trainer.model)
-    model.set_weights(trainer.model.get_weights())
+    return engine_epoch
+
+
+def baseline_epoch_of(setup: Any, images: np.ndarray, labels: np.ndarray,
+                      batch: int) -> Callable[[], None]:
+    """One epoch of a hand-written ``tf.function`` step over preloaded tensors: a clone
+    of the engine's model (same weights), its loss component and a fresh Adam."""
+    import keras
+    import tensorflow as tf
+
+    model = keras.models.clone_model(setup.model)
+    model.set_weights(setup.model.get_weights())
     optimizer = keras.optimizers.Adam(1e-3)
-    loss_fn, ctx = trainer.loss_component.get_loss, trainer.ctx
-    batches = [(tf.constant(images[i:i + args.batch]), tf.constant(labels[i:i + args.batch]))
-               for i in range(0, n, args.batch)]
+    loss_fn, ctx = setup.loss.get_loss, setup.ctx
+    batches = [(tf.constant(images[i:i + batch]), tf.constant(labels[i:i + batch]))
+               for i in range(0, len(images), batch)]
 
     @tf.function
     def step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
@@ -118,7 +125,28 @@ def main() -> None:
             loss = step(x, y)
         float(loss)
 
-    def timed(fn) -> float:  # type: ignore[no-untyped-def]
+    return baseline_epoch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument("--crop", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=4)
+    args = parser.parse_args()
+
+    import tensorflow as tf
+
+    setup = build_setup(args.crop, args.batch)
+    rng = np.random.default_rng(1)
+    n, shape = args.steps * args.batch, (args.crop,) * 3
+    images = rng.normal(size=(n, *shape, 1)).astype(np.float32)
+    labels = rng.integers(0, 3, size=(n, *shape, 1)).astype(np.float32)
+    engine_epoch = engine_epoch_of(setup, images, labels, args.batch)
+    baseline_epoch = baseline_epoch_of(setup, images, labels, args.batch)
+
+    def timed(fn: Callable[[], None]) -> float:
         t0 = time.perf_counter()
         fn()
         return (time.perf_counter() - t0) / args.steps

@@ -151,8 +151,8 @@ def test_extreme_accepted_settings_build_a_trainer(tmp_path):
     from clara_core.workflow.trainer import Trainer
 
     trainer = Trainer(built, log=lambda *a: None, progress=False)
-    trainer.build()
-    assert trainer.state.epochs == 10**6 and trainer.amp_dtype == "bfloat16"
+    setup = trainer.build()
+    assert trainer.state.epochs == 10**6 and setup.amp_dtype == "bfloat16"
 
 
 def test_sdk_keys_without_effect_print_one_notice(tmp_path):

@@ -49,14 +49,7 @@ class Cluster:
     task_id: int
     num_tasks: int
     resolver: Any  # a tf.distribute.cluster_resolver.ClusterResolver
-
-    @property
-    def is_chief(self) -> bool:
-        """The one task that writes the run's files."""
-        if self.task_type == "chief":
-            return True
-        return self.task_type == "worker" and self.task_id == 0 and \
-            "chief" not in self.resolver.cluster_spec().as_dict()
+    is_chief: bool  # the one task that writes the run's files (see chief_task)
 
     @property
     def name(self) -> str:
@@ -207,7 +200,22 @@ def resolve_cluster(mode: str = "auto", gpus_per_node: int | None = None) -> Clu
             port_base=port_base, gpus_per_node=gpus or per_node,
             gpus_per_task=max(gpus // per_node, 1) if gpus else 1, auto_set_gpu=bool(gpus))
         resolver.cluster_spec()  # sets task_type and task_id
-    return Cluster(source, task_type, task_id, tasks, resolver)
+    chief = chief_task(task_type, task_id, resolver.cluster_spec().as_dict())
+    return Cluster(source, task_type, task_id, tasks, resolver, chief)
+
+
+def chief_task(task_type: str, task_id: int, spec: Mapping[str, Any]) -> bool:
+    """Whether this task is the chief: task type ``chief``, or worker 0 without one.
+    Decided once, when the cluster is resolved; training reads ``Cluster.is_chief``.
+
+    >>> chief_task("worker", 0, {"worker": ["a:1", "b:1"]})
+    True
+    >>> chief_task("worker", 0, {"chief": ["c:1"], "worker": ["a:1"]})
+    False
+    """
+    if task_type == "chief":
+        return True
+    return task_type == "worker" and task_id == 0 and "chief" not in spec
 
 
 def collective_timeout() -> float:
@@ -236,5 +244,5 @@ def multi_worker_strategy(cluster: Cluster, gpu: bool) -> Any:
                                                     communication_options=options)
 
 
-__all__ = ["CLUSTER_MODES", "Cluster", "choose_source", "collective_timeout", "describe",
-           "mpirun_rank", "multi_worker_strategy", "resolve_cluster"]
+__all__ = ["CLUSTER_MODES", "Cluster", "chief_task", "choose_source", "collective_timeout",
+           "describe", "mpirun_rank", "multi_worker_strategy", "resolve_cluster"]

@@ -9,8 +9,9 @@ and whether it writes the run's files.
   pipeline's threaded NumPy feed: ``distribute_datasets_from_function`` needs a
   ``tf.data.Dataset``, and the only way to make one of Python-made batches is the
   generator bridge that halved crops/s (``benchmarks/scaling.py`` measures both).
-- Only the chief writes into the run folder; the other workers write into a
-  temporary folder that is removed at the end, and read the chief's resume point
+- Only the chief (``Cluster.is_chief``, decided when the cluster is resolved) writes
+  into the run folder; the other workers write into a temporary folder that is
+  removed at the end, and read the chief's resume point
   (:meth:`clara_core.workflow.trainer.Trainer.run`).
 """
 
@@ -54,10 +55,6 @@ class Placement:
     def num_replicas(self) -> int:
         return int(self.strategy.num_replicas_in_sync)
 
-    @property
-    def is_chief(self) -> bool:
-        return self.cluster is None or self.cluster.is_chief
-
     def describe(self, gpu: bool) -> str:
         """The log's strategy line."""
         import tensorflow as tf
@@ -67,7 +64,7 @@ class Placement:
             else type(self.strategy).__name__
         line = f"strategy: {name} over {self.num_replicas} replica(s)"
         if self.cluster is not None:
-            role = ", the chief" if self.is_chief else ""
+            role = ", the chief" if self.cluster.is_chief else ""
             line += (f"; workers: {self.cluster.num_tasks} (this is {self.cluster.name}"
                      f"{role}, from {self.cluster.source}); devices per worker: "
                      f"{len(self.local_replicas)}")

@@ -10,14 +10,24 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 
-class TrainProgress:
-    """``with TrainProgress(epochs, start_epoch) as bar: bar.step(loss, n)`` ..."""
+def say(message: str) -> None:
+    """Print a line at once (a log file or pipe sees it before the run ends)."""
+    print(message, flush=True)
 
-    def __init__(self, epochs: int, start_epoch: int = 0, enabled: bool | None = None) -> None:
+
+class TrainProgress:
+    """``with TrainProgress(epochs, start_epoch) as bar: bar.step(loss, n)`` ...
+
+    ``log`` prints the run's lines when there is no bar (:meth:`log`)."""
+
+    def __init__(self, epochs: int, start_epoch: int = 0, enabled: bool | None = None,
+                 log: Callable[[str], None] = say) -> None:
         self.epochs = epochs
+        self._print_line = log
         self.epoch = start_epoch
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self._steps_per_epoch: int | None = None
@@ -82,11 +92,11 @@ class TrainProgress:
                 self._bar.update(self._task, total=done + remaining)
 
     def log(self, message: str) -> None:
-        """Print a line above the bar (or plainly when there is no bar)."""
+        """Print a line above the bar (through the run's log when there is no bar)."""
         if self._bar is not None:
             self._bar.console.print(message, markup=False, highlight=False)
         else:
-            print(message, flush=True)
+            self._print_line(message)
 
 
-__all__ = ["TrainProgress"]
+__all__ = ["TrainProgress", "say"]
