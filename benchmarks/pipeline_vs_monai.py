@@ -83,8 +83,7 @@ def clara_pipeline(folder: str, workers: int, prefetch: int = 2,
     from clara_core.data.segmentation import SegmentationImagePipeline
 
     pipeline = SegmentationImagePipeline("dataset.json", output_batch_size=BATCH,
-                                         num_workers=workers, prefetch_size=prefetch,
-                                         batched_by_transforms=True)
+                                         num_workers=workers, prefetch_size=prefetch)
     pipeline.set_root(folder)
     pipeline.set_seed(0)
     if augment is None:

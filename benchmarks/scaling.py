@@ -73,7 +73,7 @@ def make_mmar(root: Path, epochs: int) -> Path:
             "image_pipeline": {"name": "SegmentationImagePipeline", "args": {
                 "data_list_file_path": "{DATASET_JSON}", "data_file_base_dir": "{DATA_ROOT}",
                 "output_batch_size": BATCH, "num_workers": 2,
-                "output_data_format": "channels_last", "batched_by_transforms": True}}}}
+                "output_data_format": "channels_last"}}}}
     (root / "config" / "config_train.json").write_text(json.dumps(config))
     return root
 
@@ -128,8 +128,7 @@ def feed(root: Path, kind: str, epochs: int) -> dict[str, float]:
     placement = Placement.create(TrainSettings(), None, False,
                                  tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
     pipeline = SegmentationImagePipeline("data/dataset.json", output_batch_size=BATCH,
-                                         num_workers=2, prefetch_size=2,
-                                         batched_by_transforms=True)
+                                         num_workers=2, prefetch_size=2)
     pipeline.set_root(str(root))
     pipeline.set_seed(0)
     pipeline.set_transforms([LoadNifti(fields=["image", "label"]),

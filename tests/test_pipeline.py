@@ -20,8 +20,7 @@ from clara_core.errors import ClaraError
 
 def pipeline(folder, workers, seed=5, heavy=False):
     """A crop, flip and shift; ``heavy`` adds a rotation and a zoom (fused with the crop)."""
-    p = SegmentationImagePipeline("dataset.json", output_batch_size=2, num_workers=workers,
-                                  batched_by_transforms=True)
+    p = SegmentationImagePipeline("dataset.json", output_batch_size=2, num_workers=workers)
     p.set_root(str(folder))
     p.set_seed(seed)
     warps = [RandomRotate3D(angle=15, probability=1.0),
@@ -72,37 +71,41 @@ def test_an_epoch_smaller_than_a_batch_repeats_its_samples_to_fill_one(tmp_path)
     assert np.array_equal(batches[0][0][3], batches[0][0][0])  # the first sample again
 
 
+def test_validation_cases_are_the_same_whatever_the_worker_count(tmp_path):
+    folder = data(tmp_path, cases=4)
+    one, three = pipeline(folder, 1), pipeline(folder, 3)
+    a, b = list(one.cases()), list(three.cases())
+    assert len(a) == 4 and all(
+        np.array_equal(x.get_image("image").get_data(), y.get_image("image").get_data())
+        for x, y in zip(a, b, strict=True))
+
+
+def test_the_sdk_crop_size_and_batching_switches_are_declared_without_effect():
+    import inspect
+
+    for name in ("output_crop_size", "batched_by_transforms"):
+        assert name in SegmentationImagePipeline.no_effect_args
+        assert name not in inspect.signature(SegmentationImagePipeline).parameters
+
+
 def test_cache_all_runs_the_prefix_once_per_case(tmp_path):
     p = pipeline(data(tmp_path), 2)
     assert p.cache_all() == 5
-    first = p._prefix(0).get_image("label").get_data()
-    assert p._prefix(0).get_image("label").get_data() is first  # the cached array, shared
+    first = p.case_cache.get(0).get_image("label").get_data()
+    assert p.case_cache.get(0).get_image("label").get_data() is first  # the array, shared
+    assert not first.flags.writeable  # a transform writing into it fails loudly
 
 
 def test_crops_centre_on_foreground_at_the_asked_ratio(tmp_path):
     p = pipeline(data(tmp_path, cases=3), 2)
-    p.set_transforms(p._transforms[:2] + [CropByPosNegRatio(size=[4, 4, 4], pos=1, neg=0,
+    p.set_transforms(p.get_transforms()[:2] + [CropByPosNegRatio(size=[4, 4, 4], pos=1, neg=0,
                                                             num_samples=4)])
     labels = [lab for e in range(3) for _, lab in p.batches(e)]
     # centred on a foreground voxel: the crop's centre voxel is foreground
     assert all(lab[i, 0, 2, 2, 2] == 1 for lab in labels for i in range(lab.shape[0]))
 
 
-# -- smart cache, disk cache ----------------------------------------------------------
-
-def counting(p):
-    """Count how often the pipeline runs the deterministic prefix, per case."""
-    runs = {}
-    original = p._prefix.__func__
-
-    def wrapped(self, index):
-        if index not in self._cached and index not in self.bad_cases:
-            runs[index] = runs.get(index, 0) + 1
-        return original(self, index)
-
-    p._prefix = wrapped.__get__(p)
-    return runs
-
+# -- smart cache, disk cache (the parts: tests/test_pipeline_parts.py) -------------------
 
 def test_smart_cache_swaps_a_fraction_of_cases_per_epoch(tmp_path):
     from clara_core.data.segmentation import SegmentationImagePipelineWithCache
@@ -113,26 +116,23 @@ def test_smart_cache_swaps_a_fraction_of_cases_per_epoch(tmp_path):
     p.set_root(str(folder))
     p.set_transforms([LoadNifti(fields=["image", "label"]),
                       ConvertToChannelsFirst(fields=["image", "label"])])
-    runs = counting(p)
     seen = []
     for e in range(4):
         images = [im for im, _ in p.batches(e)]
         assert len(images) == 4  # an epoch is the cache's cases
         seen.append(set(p.epoch_cases(e)))
-        assert len(p._cached) <= 6  # this epoch's 4 and the next epoch's 2 replacements
+        assert len(p.case_cache) <= 6  # this epoch's 4 and the next epoch's 2 replacements
     assert seen == [{0, 1, 2, 3}, {2, 3, 4, 5}, {4, 5, 6, 7}, {6, 7, 0, 1}]
-    p._loader.join()
-    # cases 0-3 were evicted after epochs 0 and 1 and loaded again in the background, 0
-    # and 1 for epoch 3 and 2 and 3 for epoch 4 during epoch 3; none twice while held
-    assert runs == {0: 2, 1: 2, 2: 2, 3: 2, 4: 1, 5: 1, 6: 1, 7: 1}
+    p.case_cache.wait()
+    assert p.case_cache.held() == [0, 1, 2, 3, 6, 7]  # epoch 3's cases and epoch 4's new ones
 
 
 def test_disk_cache_is_reused_by_the_next_run_and_follows_the_chain(tmp_path):
+    from clara_transforms_basic.intensity import ScaleShiftIntensity
+
     folder = data(tmp_path, cases=3)
 
     def make(offset):
-        from clara_transforms_basic.intensity import ScaleShiftIntensity
-
         p = SegmentationImagePipeline("dataset.json", cache_dir="cache", output_batch_size=1,
                                       shuffle=False)
         p.set_root(str(folder))
@@ -144,19 +144,19 @@ def test_disk_cache_is_reused_by_the_next_run_and_follows_the_chain(tmp_path):
     first = [im for im, _ in make(0.0).batches(0)]
     cached = sorted((folder / "cache").iterdir())
     assert len(cached) == 3 and all((d / "image.npy").exists() for d in cached)
-    again = make(0.0)
-    runs = counting(again)
-    second = [im for im, _ in again.batches(0)]
-    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
-    array = again._cached[0].get_image("image").get_data()
-    while not isinstance(array, np.memmap) and array.base is not None:
-        array = array.base
-    assert isinstance(array, np.memmap)  # read from the file, not held in memory
-    assert runs == {0: 1, 1: 1, 2: 1}  # loaded from disk, not recomputed: no new folders
-    assert len(list((folder / "cache").iterdir())) == 3
     shifted = [im for im, _ in make(1.0).batches(0)]  # another chain: another key
     assert len(list((folder / "cache").iterdir())) == 6
     np.testing.assert_allclose(shifted[0], first[0] + 1.0, rtol=1e-6)
+    for source in folder.glob("*.nii.gz"):  # a run that read the sources would fail now
+        source.write_bytes(b"not a NIfTI file")
+    again = make(0.0)
+    second = [im for im, _ in again.batches(0)]
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    assert len(list((folder / "cache").iterdir())) == 6
+    array = again.case_cache.get(0).get_image("image").get_data()
+    while not isinstance(array, np.memmap) and array.base is not None:
+        array = array.base
+    assert isinstance(array, np.memmap)  # read from the file, not held in memory
 
 
 # -- bad cases ---------------------------------------------------------------------------
@@ -199,7 +199,7 @@ def test_each_bad_case_stops_the_run_naming_file_and_transform(tmp_path, index, 
 
     p = bad_pipeline(bad_corpus(tmp_path))
     with pytest.raises(CaseError, match=message):
-        p._prefix(index)
+        p.case_cache.get(index)
 
 
 def test_skip_bad_cases_trains_on_the_rest_and_lists_them(tmp_path):
@@ -255,9 +255,9 @@ def test_label_on_another_grid_is_a_bad_case_but_header_round_off_is_not(tmp_pat
         items.append({"image": "image0.nii.gz", "label": f"{name}.nii.gz"})
     (tmp_path / "dataset.json").write_text(json.dumps({"training": items}))
     p = bad_pipeline(tmp_path)
-    assert p._prefix(1) is not None
+    assert p.case_cache.get(1) is not None
     with pytest.raises(CaseError, match=r"shifted.nii.gz.*0.5 voxels apart"):
-        p._prefix(2)
+        p.case_cache.get(2)
 
 
 def test_label_values_are_checked_against_the_class_count():
@@ -288,7 +288,7 @@ def test_a_shard_caches_only_its_cases_and_every_replica_gets_equal_steps(tmp_pa
         assert p.set_shard([replica], 2)
         epoch = list(p.replica_feed(1))
         steps[replica] = len(epoch)
-        assert sorted(p._cached) == [i for i in range(5) if i % 2 == replica]
+        assert p.case_cache.held() == [i for i in range(5) if i % 2 == replica]
         assert all(len(per) == 1 and per[0][0].shape == (1, 1, 8, 8, 8) for per in epoch)
     # replica 0 owns 3 cases, replica 1 owns 2: both take 2 cases x 3 crops / 1 per step
     assert steps == {0: 6, 1: 6}

@@ -1,1 +1,3 @@
-"""The data pipeline engine: transform chains, caching, workers and the tf.data bridge."""
+"""The data pipeline engine: transform chains (``chain``), the case cache (``case_cache``,
+``cache``), the batcher (``batcher``), the replica feed (``replica_feed``, ``shard``) and
+``ImagePipeline``, which composes them (``image_pipeline``)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -37,8 +36,7 @@ class ClassificationImagePipeline(ImagePipeline):
     }
 
     def __init__(self, data_list_file_path: str, data_file_base_dir: str | None = None,
-                 data_list_key: str = "training",
-                 output_crop_size: Sequence[int] | None = None, output_batch_size: int = 10,
+                 data_list_key: str = "training", output_batch_size: int = 10,
                  num_workers: int = 4, prefetch_size: int = 20,
                  output_data_format: str = "channels_first", num_classes: int | None = None,
                  image_field: str = "image", label_field: str = "label",
@@ -47,9 +45,8 @@ class ClassificationImagePipeline(ImagePipeline):
                  cache_dir: str | None = None, skip_bad_cases: bool = False) -> None:
         ImagePipeline.__init__(
             self, data_list_file_path, data_file_base_dir=data_file_base_dir,
-            data_list_key=data_list_key, output_crop_size=output_crop_size,
-            output_batch_size=output_batch_size, num_workers=num_workers,
-            prefetch_size=prefetch_size, output_data_format=output_data_format,
+            data_list_key=data_list_key, output_batch_size=output_batch_size,
+            num_workers=num_workers, prefetch_size=prefetch_size, output_data_format=output_data_format,
             image_field=image_field, label_field=label_field, shuffle=shuffle, cache=cache,
             num_cache_objects=num_cache_objects, replace_percent=replace_percent,
             cache_dir=cache_dir, skip_bad_cases=skip_bad_cases)

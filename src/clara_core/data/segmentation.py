@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from clara_core.data.image_pipeline import ImagePipeline
 
 
@@ -24,18 +22,16 @@ class SegmentationImagePipelineWithCache(SegmentationImagePipeline):
     """
 
     def __init__(self, data_list_file_path: str, data_file_base_dir: str | None = None,
-                 data_list_key: str = "training",
-                 output_crop_size: Sequence[int] | None = None, output_batch_size: int = 1,
-                 batched_by_transforms: bool = False, num_workers: int = 1,
-                 prefetch_size: int = 1, output_data_format: str = "channels_first",
+                 data_list_key: str = "training", output_batch_size: int = 1,
+                 num_workers: int = 1, prefetch_size: int = 1,
+                 output_data_format: str = "channels_first",
                  num_cache_objects: int | None = None, replace_percent: float = 0.1,
                  image_field: str = "image", label_field: str = "label",
                  shuffle: bool = True, cache_dir: str | None = None,
                  skip_bad_cases: bool = False) -> None:
         SegmentationImagePipeline.__init__(
             self, data_list_file_path, data_file_base_dir=data_file_base_dir,
-            data_list_key=data_list_key, output_crop_size=output_crop_size,
-            output_batch_size=output_batch_size, batched_by_transforms=batched_by_transforms,
+            data_list_key=data_list_key, output_batch_size=output_batch_size,
             num_workers=num_workers, prefetch_size=prefetch_size,
             output_data_format=output_data_format, image_field=image_field,
             label_field=label_field, shuffle=shuffle, cache=True,
