@@ -7,7 +7,11 @@ import json
 
 import nibabel as nib
 import numpy as np
+import pytest
 from conftest import run_clara
+
+# the slow tier: 2D networks trained and validated on 16 cases
+pytestmark = pytest.mark.slow
 
 CONFIG = {
     "epochs": 12, "num_training_epoch_per_valid": 3, "learning_rate": 0.001,

@@ -29,6 +29,9 @@ from pathlib import Path
 import pytest
 from train_mmar import losses, make_train_mmar
 
+# the slow tier: worker processes of their own
+pytestmark = pytest.mark.slow
+
 EPOCHS = 4
 SETS = ["train.model.args.normalization=instance"]
 

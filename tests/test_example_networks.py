@@ -9,6 +9,9 @@ import sys
 import pytest
 from conftest import REPO, run_clara
 
+# the slow tier: one training run per catalog network
+pytestmark = pytest.mark.slow
+
 EXAMPLE = REPO / "examples" / "brain-tissue-seg"
 NETWORKS = {
     "Unet": {"num_classes": 3, "filters": 8, "depth": 3, "data_format": "channels_last"},

@@ -153,6 +153,7 @@ def test_usage_errors(trained, tmp_path):
     assert no_weights.returncode == 2 and "does not exist" in no_weights.stderr
 
 
+@pytest.mark.slow
 def test_export_formats_others_can_run(trained, tmp_path):
     import keras
     import onnxruntime

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import run_clara
 from fresh_env import FreshEnv
 from train_mmar import make_train_mmar, records
 
 
+@pytest.mark.slow
 def test_new_plugin_installs_lists_trains_and_passes_its_own_tests(tmp_path):
     out = run_clara("plugin", "new", "clara-acme", "--dir", str(tmp_path))
     assert out.returncode == 0, out.stderr

@@ -132,6 +132,7 @@ def test_every_alternative_disabled_is_the_missing_section(tmp_path):
     assert check.returncode != 0 and "train.loss: missing" in check.stderr, check.stderr
 
 
+@pytest.mark.slow
 def test_a_train_config_from_the_sdk_runs_with_its_command_line(tmp_path):
     """commands/train.sh, then train_finetune.sh: -m, -c, -e and one --set with several
     pairs; MMAR_CKPT_DIR a folder the script made and copied the config into."""

@@ -70,6 +70,7 @@ def test_the_shipped_files_are_untouched(mmar):
         assert (mmar / "config" / path.name).read_bytes() == path.read_bytes()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", TRAIN_CONFIGS)
 def test_each_train_config_checks_and_trains(mmar, name, tmp_path):
     out = run_clara("config", "check", *args_for(mmar, name))
@@ -96,6 +97,7 @@ def test_the_shipped_mistake_is_reported_with_the_fix(mmar):
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_validate_configs_infer_measure_and_write_on_the_input_grid(mmar):
     out = run_clara("train", *args_for(mmar, "trn_base"), "--no-progress", "--set", "epochs=1")
     assert out.returncode == 0, out.stdout + out.stderr

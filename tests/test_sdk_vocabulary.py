@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from conftest import run_clara
 from train_mmar import make_train_mmar, records
 
@@ -158,6 +159,7 @@ PERFORMANCE_TRAIN = {  # the vocabulary of the SDK's Performance notebook config
 }
 
 
+@pytest.mark.slow
 def test_performance_notebook_vocabulary_trains_with_one_notice(tmp_path):
     root = make_train_mmar(tmp_path, epochs=1, train=PERFORMANCE_TRAIN)
     check = run_clara("config", "check", "-m", str(root))

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import REPO
 from fresh_env import FreshEnv
 from train_mmar import make_train_mmar, records
+
+# the slow tier: pip installs the pack into a fresh environment
+pytestmark = pytest.mark.slow
 
 PACK = REPO / "examples" / "clara-pack-mri"
 

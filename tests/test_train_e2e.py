@@ -55,6 +55,7 @@ def test_train_writes_checkpoints_metrics_logs_and_picture(reference):
     assert len(list(models.glob("resume-*.npz"))) == 1, "older resume points are removed"
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_losses(reference, tmp_path):
     root = make_train_mmar(tmp_path, epochs=EPOCHS)
     out = run_clara("train", "-m", str(root))
@@ -62,6 +63,7 @@ def test_same_seed_gives_the_same_losses(reference, tmp_path):
     assert losses(root / "models") == losses(reference / "models")
 
 
+@pytest.mark.slow
 def test_fused_spatial_augmentation_trains_and_repeats_with_the_seed(tmp_path):
     """Crop, rotation, zoom, flip and noise (the crop fused with the warps, resampled
     once) in the real ``clara train``: two runs of one seed give the same losses."""
@@ -98,6 +100,7 @@ def test_resume_at_an_epoch_boundary_reproduces_the_uninterrupted_run(reference,
     np.testing.assert_allclose(losses(root / "models"), losses(reference / "models"), rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_ctrl_c_writes_a_checkpoint_and_resume_reproduces_the_run(reference, tmp_path):
     root = make_train_mmar(tmp_path, epochs=EPOCHS)
     log = root / "models" / "metrics.jsonl"

@@ -19,6 +19,9 @@ import pytest
 from conftest import run_clara
 from train_mmar import losses, make_train_mmar, records
 
+# the slow tier: kill -9 and SIGTERM need processes of their own
+pytestmark = pytest.mark.slow
+
 EPOCHS = 4
 KILLS = 10
 
@@ -122,4 +125,3 @@ def test_a_second_run_on_a_training_mmar_is_refused(reference, tmp_path):
     finally:
         first.send_signal(signal.SIGKILL)
         first.communicate(timeout=60)
-

@@ -14,22 +14,28 @@ from clara_core.workflow.export import export_onnx
 pytest.importorskip("onnxruntime")
 pytest.importorskip("tf2onnx")
 
+
+def case(component, shape, slow=False):
+    """One network at one input size; the large 2D classifiers run in the slow tier."""
+    return pytest.param(component, shape, id=f"{type(component).__name__}-{len(shape) - 1}d",
+                        marks=[pytest.mark.slow] if slow else [])
+
+
 CATALOG = [
-    (Unet(num_classes=2, filters=4, depth=2, data_format="channels_last"), (16, 16, 16, 1)),
-    (Unet(num_classes=3, filters=4, depth=2, data_format="channels_last"), (32, 32, 1)),
-    (SegResnet(num_classes=2, init_filters=4, blocks_down=(1, 1, 1), blocks_up=(1, 1),
-               data_format="channels_last"), (16, 16, 16, 1)),
-    (DynUNet(num_classes=2, kernel_size=[3, 3, 3], strides=[1, 2, 2], filters=[4, 8, 16],
-             deep_supervision=True, data_format="channels_last"), (16, 16, 16, 1)),
-    (ResNet18(num_classes=3, data_format="channels_last"), (32, 32, 3)),
-    (ResNet34(num_classes=2, data_format="channels_last"), (32, 32, 3)),
-    (ResNet50(num_classes=2, data_format="channels_last"), (32, 32, 3)),
-    (DenseNet121(num_classes=2, data_format="channels_last"), (32, 32, 3)),
+    case(Unet(num_classes=2, filters=4, depth=2, data_format="channels_last"), (16, 16, 16, 1)),
+    case(Unet(num_classes=3, filters=4, depth=2, data_format="channels_last"), (32, 32, 1)),
+    case(SegResnet(num_classes=2, init_filters=4, blocks_down=(1, 1, 1), blocks_up=(1, 1),
+                   data_format="channels_last"), (16, 16, 16, 1)),
+    case(DynUNet(num_classes=2, kernel_size=[3, 3, 3], strides=[1, 2, 2], filters=[4, 8, 16],
+                 deep_supervision=True, data_format="channels_last"), (16, 16, 16, 1)),
+    case(ResNet18(num_classes=3, data_format="channels_last"), (32, 32, 3)),
+    case(ResNet34(num_classes=2, data_format="channels_last"), (32, 32, 3), slow=True),
+    case(ResNet50(num_classes=2, data_format="channels_last"), (32, 32, 3), slow=True),
+    case(DenseNet121(num_classes=2, data_format="channels_last"), (32, 32, 3), slow=True),
 ]
 
 
-@pytest.mark.parametrize(("component", "shape"), CATALOG,
-                         ids=[f"{type(c).__name__}-{len(s) - 1}d" for c, s in CATALOG])
+@pytest.mark.parametrize(("component", "shape"), CATALOG)
 def test_onnx_round_trip(component, shape, tmp_path):
     keras.utils.set_random_seed(0)
     inputs = keras.Input((None,) * (len(shape) - 1) + shape[-1:])
