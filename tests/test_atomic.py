@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from clara_core.atomic import atomic_path, atomic_write, atomic_write_json, replace_atomic
-from clara_core.workflow.run_folder import RunFolder
+from clara_core.mmar.run_folder import RunFolder
 
 
 def test_a_file_keeps_its_ending_and_replaces_the_old_one(tmp_path):

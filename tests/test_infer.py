@@ -246,9 +246,9 @@ def test_one_loader_of_a_runs_model_for_infer_export_and_checkpoint_loader(tmp_p
 
     from clara_core.builtins.model_loaders import CheckpointLoader
     from clara_core.errors import ClaraError
+    from clara_core.mmar.run_folder import RunFolder
+    from clara_core.mmar.trained_model import load_trained_model
     from clara_core.workflow.export import trained_model
-    from clara_core.workflow.run_folder import RunFolder
-    from clara_core.workflow.trained_model import load_trained_model
 
     folder = RunFolder(str(tmp_path / "models"))
     for load in (lambda: load_trained_model(folder), lambda: trained_model(folder),

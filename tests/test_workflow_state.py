@@ -1,4 +1,4 @@
-"""Resume points (``clara_core.workflow.state``) and the end-of-run picture, in process."""
+"""Resume points (``clara_core.workflow.resume_point``) and the end-of-run picture, in process."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 
 from clara_core.components.run_state import RunState
 from clara_core.errors import ClaraError
+from clara_core.mmar.run_folder import RunFolder
 from clara_core.workflow.report import SliceExample, write_report_png
-from clara_core.workflow.run_folder import RunFolder
-from clara_core.workflow.state import load_resume_point, save_resume_point
+from clara_core.workflow.resume_point import load_resume_point, save_resume_point
 
 
 def tiny(units: int = 3, dropout: bool = True):  # type: ignore[no-untyped-def]

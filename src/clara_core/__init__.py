@@ -33,7 +33,9 @@ _EXPORTS: dict[str, str] = {
     "DataProperty": "clara_core.components.pipeline",
     "Inferer": "clara_core.components.inferer",
     "Handler": "clara_core.components.handler",
+    "RunInfo": "clara_core.components.run_state",
     "RunState": "clara_core.components.run_state",
+    "StopSignal": "clara_core.components.run_state",
     "main_output": "clara_core.components.model",
     "LearningRatePolicy": "clara_core.components.lr_policy",
     "AuxOp": "clara_core.components.aux_op",
@@ -64,7 +66,7 @@ if TYPE_CHECKING:
     from clara_core.components.model_loader import ModelLoader
     from clara_core.components.optimizer import Optimizer
     from clara_core.components.pipeline import DataPipeline, DataProperty
-    from clara_core.components.run_state import RunState
+    from clara_core.components.run_state import RunInfo, RunState, StopSignal
     from clara_core.components.transform import (
         MultiFieldTransformer,
         RandomTransform,

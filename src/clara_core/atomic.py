@@ -5,7 +5,7 @@ written (checkpoints, resume points, exported models, predictions): the writer
 writes to a temporary name beside the target, which then replaces the target in
 one rename. The temporary name keeps the target's ending, because Keras, nibabel and
 NumPy choose the format from it, and starts with ``.tmp-``, the prefix
-:meth:`~clara_core.workflow.run_folder.RunFolder.remove_temporaries` clears after a
+:meth:`~clara_core.mmar.run_folder.RunFolder.remove_temporaries` clears after a
 crash. It is unique per call, so threads and processes writing the same target at
 once never share one; the last rename wins.
 

@@ -474,7 +474,7 @@ def test_disk_full_is_a_message_and_the_last_checkpoint_survives(trained, tmp_pa
     keep = ["train_state.json", "model_best.weights.h5", "model_latest.weights.h5",
             *(p.name for p in models(copy).glob("resume-*.npz"))]
     before = {name: (models(copy) / name).read_bytes() for name in keep}
-    monkeypatch.setattr("clara_core.workflow.checkpoints.shutil.disk_usage",
+    monkeypatch.setattr("clara_core.workflow.checkpointer.shutil.disk_usage",
                         lambda path: shutil._ntuple_diskusage(10**12, 10**12 - 4096, 4096))
     code, text = run_clara_here([a.replace("{mmar}", str(copy)) for a in RESUME])
     assert code == 2 and "no space left to write" in text and "--resume" in text, text

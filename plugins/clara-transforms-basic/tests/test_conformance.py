@@ -16,7 +16,7 @@ from clara_transforms_basic import (
     label,
     nifti_out,
     orientation,
-    resample,
+    regrid,
     warp,
 )
 from clara_transforms_basic.loaders import arrays, nifti
@@ -99,10 +99,10 @@ COMPONENTS = [
     channels.RepeatChannel("image", repeat=3),
     channels.SplitAcrossChannels("image"),
     orientation.Orientation(["image", "label"], axcodes="RAS"),
-    resample.ScaleByResolution("image", target_resolution=[2.0, 2.0, 2.0]),
-    resample.ScaleBySpacing("label", target_spacing=1.0, is_label=True),
-    resample.ScaleToShape(["image"], target_shape=[8, 12, 10]),
-    resample.ScaleByFactor("image", factor=0.5),
+    regrid.ScaleByResolution("image", target_resolution=[2.0, 2.0, 2.0]),
+    regrid.ScaleBySpacing("label", target_spacing=1.0, is_label=True),
+    regrid.ScaleToShape(["image"], target_shape=[8, 12, 10]),
+    regrid.ScaleByFactor("image", factor=0.5),
     crop.CropByPosNegRatio(size=[8, 8, 8], num_samples=2),
     crop.CropByPosNegRatio(size=[8, 8, 8], num_samples=1),
     crop.FastCropByPosNegRatio(size=[8, 8, 8], batch_size=2),

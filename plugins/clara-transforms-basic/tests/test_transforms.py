@@ -91,7 +91,7 @@ def test_random_shift_intensity_probability_zero_is_identity_and_one_shifts_ever
 
 # -- geometry: the affine follows the data --------------------------------------------
 
-from clara_transforms_basic import crop_fixed, flip, orientation, resample, warp  # noqa: E402
+from clara_transforms_basic import crop_fixed, flip, orientation, regrid, warp  # noqa: E402
 
 OBLIQUE = np.array([[0.0, 0.0, 2.0, -40.0], [0.0, -1.5, 0.0, 30.0],
                     [1.2, 0.0, 0.3, -20.0], [0.0, 0.0, 0.0, 1.0]])
@@ -114,8 +114,8 @@ def _world_coded(shape=(20, 18, 16), affine=OBLIQUE):
     flip.RandomSpatialFlip("image", probability=0.7),
     orientation.Orientation("image", axcodes="LPI"),
     orientation.Orientation("image", axcodes="RAS"),
-    resample.ScaleByResolution("image", target_resolution=[1.0, 1.0, 1.0]),
-    resample.ScaleToShape("image", target_shape=[11, 13, 7]),
+    regrid.ScaleByResolution("image", target_resolution=[1.0, 1.0, 1.0]),
+    regrid.ScaleToShape("image", target_shape=[11, 13, 7]),
     warp.RandomZoom("image", None, lower_limits=0.7, upper_limits=1.4, probability=1.0),
     warp.RandomRotate3D("image", None, angle=[20, 10, 30], probability=1.0),
 ], ids=lambda t: type(t).__name__)
@@ -154,7 +154,7 @@ def test_resample_label_keeps_values_and_position():
     affine = np.diag([1.0, 1.0, 3.0, 1.0])
     ctx = TransformContext()
     ctx.set_image("label", MedicalImage(lab, "CDHW", {"affine": affine, "spacing": (1, 1, 3)}))
-    out = resample.ScaleByResolution("label", [1.5, 1.5, 1.5], is_label=True).transform(ctx)
+    out = regrid.ScaleByResolution("label", [1.5, 1.5, 1.5], is_label=True).transform(ctx)
     res = out.get_image("label")
     assert res.get_data().shape == (1, 20, 20, 20)
     assert sorted(np.unique(res.get_data()).tolist()) == [0.0, 2.0]

@@ -10,8 +10,8 @@ from clara_core.arguments import check_argument
 from clara_core.components.build_ctx import BuildContext
 from clara_core.components.model_loader import ModelLoader
 from clara_core.errors import ClaraError
-from clara_core.workflow.run_folder import WEIGHTS, RunFolder
-from clara_core.workflow.trained_model import load_trained_model
+from clara_core.mmar.run_folder import WEIGHTS, RunFolder
+from clara_core.mmar.trained_model import load_trained_model
 
 
 def _in_mmar(build_ctx: Any, path: str) -> str:

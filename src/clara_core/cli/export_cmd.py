@@ -33,8 +33,8 @@ def add_parser(sub: Any) -> None:
 def run_export(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from clara_core.config.jsonio import read_json
+    from clara_core.mmar.run_folder import RunFolder
     from clara_core.workflow.export import export_model
-    from clara_core.workflow.run_folder import RunFolder
 
     env_path = args.env or os.path.join(args.mmar, "config", "environment.json")
     env = read_json(env_path, "environment file") if os.path.exists(env_path) else {}

@@ -36,8 +36,8 @@ def run_train(args: argparse.Namespace) -> int:
               "(multi_gpu=true)")
         return 0
     built = load_and_build(args)  # all config problems before TensorFlow is imported
+    from clara_core.mmar.run_folder import RunFolder
     from clara_core.workflow.cluster import resolve_cluster
-    from clara_core.workflow.run_folder import RunFolder
     from clara_core.workflow.trainer import Trainer
 
     result = Trainer(built, progress=False if args.no_progress else None,

@@ -50,6 +50,12 @@ class DataPipeline(GraphComponent):
     label_field: str = "label"
     #: samples per training batch
     output_batch_size: int = 1
+    # what the engine sets up (class defaults: the seed's pipelines never call a base
+    # __init__, so set-up state must not depend on one)
+    _root: str | None = None
+    _seed: int = 0
+    _transforms: Sequence[Transformer] = ()
+    _num_classes: int | None = None
 
     # -- set up by the engine ----------------------------------------------------
 
@@ -58,21 +64,21 @@ class DataPipeline(GraphComponent):
         self._root = root
 
     def get_root(self) -> str:
-        return getattr(self, "_root", os.getcwd())
+        return self._root if self._root is not None else os.getcwd()
 
     def set_seed(self, seed: int) -> None:
         """The seed of every random choice (data order, augmentation)."""
         self._seed = int(seed)
 
     def get_seed(self) -> int:
-        return getattr(self, "_seed", 0)
+        return self._seed
 
     def set_transforms(self, transforms: Sequence[Transformer]) -> None:
         """The transform chain each case goes through (the section's ``pre_transforms``)."""
         self._transforms = list(transforms)
 
     def get_transforms(self) -> list[Transformer]:
-        return list(getattr(self, "_transforms", []))
+        return list(self._transforms)
 
     def set_batch_transforms(self, transforms: Sequence[Transformer]) -> None:
         """Transforms of whole batches (the ``batch_transforms`` section). A pipeline
@@ -89,7 +95,7 @@ class DataPipeline(GraphComponent):
         self._num_classes = num_classes
 
     def get_num_classes(self) -> int | None:
-        return getattr(self, "_num_classes", None)
+        return self._num_classes
 
     def check_cases(self) -> None:
         """Read and check every case now, so a bad case stops the run before training

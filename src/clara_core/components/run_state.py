@@ -1,4 +1,5 @@
-"""``RunState``: the one state of a training run, and its one stop signal.
+"""``RunState``: the one state of a training run, and its one stop signal;
+``RunInfo``: what every run (train, validate, infer) tells its event hooks.
 
 The trainer keeps a single ``RunState``: handlers receive it at every event, a
 resume point saves its resumable part (:data:`RESUMABLE`), and the run's result is
@@ -71,8 +72,34 @@ class StopSignal:
         return f"StopSignal({self.reasons!r})"
 
 
+@dataclass(kw_only=True)
+class RunInfo:
+    """A run as its event hooks see it (:mod:`clara_core.hookspecs`): which command, on
+    which MMAR, writing where, with which trackers; ``log`` prints a line (above the
+    progress bar while it shows). ``plugin_dir`` is the run folder's place for a
+    plugin's own files (a tracker's run id, so that a resumed run continues it).
+
+    >>> run = RunInfo(command="validate", mmar="/data/spleen", tracking=("mlflow",))
+    >>> run.command, run.tracks("mlflow"), run.tracks("wandb")
+    ('validate', True, False)
+    """
+
+    command: str = "train"
+    mmar: str = ""
+    config_file: str = ""
+    run_folder: str = ""
+    plugin_dir: str = ""
+    tracking: tuple[str, ...] = ()
+    resumed: bool = False
+    log: Callable[[str], None] = field(default=print, repr=False, compare=False)
+
+    def tracks(self, tracker: str) -> bool:
+        """Whether this run asked for ``tracker`` (``--tracking`` or the setting)."""
+        return tracker in self.tracking
+
+
 @dataclass
-class RunState:
+class RunState(RunInfo):
     """A training run as handlers see it.
 
     ``epoch`` (from 1) is the epoch in progress, or the one just completed;
@@ -106,7 +133,6 @@ class RunState:
     seconds: float = 0.0
     in_epoch: bool = False
     stop_signal: StopSignal = field(default_factory=StopSignal, repr=False, compare=False)
-    log: Callable[[str], None] = field(default=print, repr=False, compare=False)
 
     @property
     def epoch(self) -> int:
@@ -141,4 +167,4 @@ class RunState:
         return {name: getattr(self, name) for name in RESUMABLE}
 
 
-__all__ = ["RESUMABLE", "RunState", "StopSignal"]
+__all__ = ["RESUMABLE", "RunInfo", "RunState", "StopSignal"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from clara_core.components.base import Component
 from clara_core.config.jsonio import Loc, problem_at
 from clara_core.config.loader import LoadedConfig
 from clara_core.errors import Problem
@@ -19,13 +20,13 @@ from clara_core.errors import Problem
 RUN_FOLDERS = ("MMAR_CKPT_DIR", "MMAR_EVAL_OUTPUT_PATH")
 
 
-def resolve_outputs(cls: type, args: Mapping[str, Any], loc: Loc, loaded: LoadedConfig,
+def resolve_outputs(cls: type[Component], args: Mapping[str, Any], loc: Loc, loaded: LoadedConfig,
                     names_only: bool, problems: list[Problem]) -> dict[str, Any]:
     """``args`` with the component's output paths (``cls.output_args``) resolved against
     the MMAR; under names-only, a path outside the MMAR and the command line's folders
     is a problem."""
     resolved = dict(args)
-    for name in getattr(cls, "output_args", ()):
+    for name in cls.output_args:
         value = args.get(name)
         if not isinstance(value, str) or not value:
             continue

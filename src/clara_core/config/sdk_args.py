@@ -7,7 +7,8 @@ on) and ``refused_args`` (accepted only with the value that works here). The con
 builder turns a config's ``args`` into the constructor's with :func:`constructor_args`;
 the JSON Schema describes the same names with :func:`add_sdk_properties`.
 
->>> class Opt:
+>>> from clara_core.components.base import Component
+>>> class Opt(Component):
 ...     sdk_aliases = {"beta1": "beta_1"}
 ...     no_effect_args = {"use_locking": "nothing is locked here"}
 ...     refused_args = {"sparse": (False, "dense updates only")}
@@ -29,11 +30,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from clara_core.components.base import Component
 from clara_core.config.jsonio import Loc, format_location, problem_at
 from clara_core.errors import Problem
 
 
-def constructor_args(cls: type, label: str, args: Mapping[str, Any], loc: Loc,
+def constructor_args(cls: type[Component], label: str, args: Mapping[str, Any], loc: Loc,
                      problems: list[Problem], no_effect: list[str]) -> dict[str, Any] | None:
     """The config's ``args`` of the entry at ``loc`` as ``cls``'s constructor takes them.
 
@@ -48,12 +50,12 @@ def constructor_args(cls: type, label: str, args: Mapping[str, Any], loc: Loc,
         return None
     # an argument without effect is named in the notice and not passed on: the class
     # declares it (no_effect_args) and need not take it
-    skip: Mapping[str, str] = getattr(cls, "no_effect_args", {})
+    skip: Mapping[str, str] = cls.no_effect_args
     no_effect.extend(f"{format_location((*loc, 'args', k))} ({skip[k]})"
                      for k in renamed if k in skip)
     kept = {k: v for k, v in renamed.items() if k not in skip}
     refused = [(key, works, why) for key, (works, why) in
-               getattr(cls, "refused_args", {}).items()
+               cls.refused_args.items()
                if key in kept and kept.pop(key) != works]
     for key, works, why in refused:
         problems.append(problem_at((*loc, "args", key), f"{label} works only with {key} "
@@ -61,11 +63,11 @@ def constructor_args(cls: type, label: str, args: Mapping[str, Any], loc: Loc,
     return kept
 
 
-def _renamed(cls: type, args: Mapping[str, Any], loc: Loc,
+def _renamed(cls: type[Component], args: Mapping[str, Any], loc: Loc,
              problems: list[Problem]) -> dict[str, Any] | None:
     """``args`` with the SDK's names of ``cls.sdk_aliases`` renamed; None (and a
     problem) when both names of one argument are given."""
-    aliases: Mapping[str, str] = getattr(cls, "sdk_aliases", {})
+    aliases: Mapping[str, str] = cls.sdk_aliases
     out: dict[str, Any] = {}
     for key, value in args.items():
         name = aliases.get(key, key)
@@ -78,24 +80,25 @@ def _renamed(cls: type, args: Mapping[str, Any], loc: Loc,
     return out
 
 
-def add_sdk_properties(cls: type, properties: dict[str, Any]) -> None:
+def add_sdk_properties(cls: type[Component], properties: dict[str, Any]) -> None:
     """Describe the SDK's names of ``cls`` in the JSON Schema ``properties`` of its
     ``args``: an alias as its target, arguments without effect and refused values
     with why.
 
-    >>> class Opt:
+    >>> from clara_core.components.base import Component
+    >>> class Opt(Component):
     ...     sdk_aliases = {"beta1": "beta_1"}
     >>> properties = {"beta_1": {"type": "number"}}
     >>> add_sdk_properties(Opt, properties)
     >>> properties["beta1"]
     {'type': 'number', 'description': "the SDK's name for beta_1"}
     """
-    for sdk_name, target in getattr(cls, "sdk_aliases", {}).items():
+    for sdk_name, target in cls.sdk_aliases.items():
         properties[sdk_name] = {**properties.get(target, {}),
                                 "description": f"the SDK's name for {target}"}
-    for key, why in getattr(cls, "no_effect_args", {}).items():
+    for key, why in cls.no_effect_args.items():
         properties[key] = {"description": f"accepted without effect: {why}"}
-    for key, (works, why) in getattr(cls, "refused_args", {}).items():
+    for key, (works, why) in cls.refused_args.items():
         properties[key] = {"const": works, "description": f"only {works!r} works: {why}"}
 
 

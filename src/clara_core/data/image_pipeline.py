@@ -106,10 +106,7 @@ class ImagePipeline(DataPipeline):
         self.cache = cache
         self.num_cache_objects, self.replace_percent = num_cache_objects, replace_percent
         self.cache_dir, self.skip_bad_cases = cache_dir, skip_bad_cases
-        self._transforms: list[Transformer] = []
         self._batch_transforms: list[Transformer] = []
-        self._seed = 0
-        self._root = os.getcwd()
         self._items: list[dict[str, Any]] | None = None
         self._lock = threading.Lock()  # the first case's channel count
         self._parts_lock = threading.Lock()  # building the case cache and the batcher
@@ -154,7 +151,7 @@ class ImagePipeline(DataPipeline):
             with self._parts_lock:
                 if self._case_cache is None:
                     head, _ = split_chain(self._transforms)
-                    store = DiskStore(os.path.join(self._root, self.cache_dir)) \
+                    store = DiskStore(os.path.join(self.get_root(), self.cache_dir)) \
                         if self.cache_dir else None
                     self._case_cache = CaseCache(
                         lambda i: self._load_case(head, i), memory=self.cache, store=store,
@@ -185,8 +182,8 @@ class ImagePipeline(DataPipeline):
 
     def items(self) -> list[dict[str, Any]]:
         if self._items is None:
-            path = os.path.join(self._root, self.data_list_file_path)
-            base = os.path.join(self._root, self.data_file_base_dir) \
+            path = os.path.join(self.get_root(), self.data_list_file_path)
+            base = os.path.join(self.get_root(), self.data_file_base_dir) \
                 if self.data_file_base_dir else os.path.dirname(path)
             self._items = load_datalist(path, base, self.data_list_key)
         return self._items

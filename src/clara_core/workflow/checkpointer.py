@@ -3,23 +3,40 @@
 After each epoch: the latest weights and a resume point; after a validation that
 improved the key metric: the best weights; at the end: the final weights, the
 ``.keras`` model and the picture. Each write first checks the disk has room (see
-:func:`~clara_core.workflow.checkpoints.ensure_space`) and goes through a temporary
+:func:`ensure_space`) and goes through a temporary
 file, so the last complete checkpoint survives a full disk or a kill.
 """
 
 from __future__ import annotations
 
+import errno
+import shutil
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from clara_core.atomic import atomic_write
 from clara_core.components.run_state import RunState
-from clara_core.workflow.checkpoints import ensure_space, save_weights_atomic
+from clara_core.mmar.run_folder import RunFolder
 from clara_core.workflow.export import save_model_atomic
 from clara_core.workflow.report import SliceExample, write_report_png
-from clara_core.workflow.run_folder import RunFolder
-from clara_core.workflow.state import save_resume_point
+from clara_core.workflow.resume_point import save_resume_point
+
+
+def ensure_space(folder: str, needed: int) -> None:
+    """Raise ``ENOSPC`` before writing when ``folder``'s disk has less than ``needed``
+    bytes free: HDF5 (Keras weights) fails badly on a full disk, taking the process
+    down mid-write, so checkpoints check first and the last good ones stay intact."""
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise OSError(errno.ENOSPC, f"No space left: {free:,} bytes free, a checkpoint "
+                      f"needs about {needed:,}", folder)
+
+
+def save_weights_atomic(model: Any, path: str) -> None:
+    """``model.save_weights`` to a temporary ``.weights.h5`` file, then rename over ``path``."""
+    atomic_write(path, model.save_weights)
 
 
 class Checkpointer:
@@ -59,4 +76,4 @@ class Checkpointer:
         return write_report_png(self.folder.picture, records, example, key_metric)
 
 
-__all__ = ["Checkpointer"]
+__all__ = ["Checkpointer", "ensure_space", "save_weights_atomic"]

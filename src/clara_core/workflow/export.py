@@ -16,8 +16,8 @@ from typing import Any
 
 from clara_core.atomic import atomic_path, atomic_write, replace_atomic
 from clara_core.errors import ClaraError
-from clara_core.workflow.run_folder import RunFolder
-from clara_core.workflow.trained_model import load_trained_model
+from clara_core.mmar.run_folder import RunFolder
+from clara_core.mmar.trained_model import load_trained_model
 
 
 def save_model_atomic(model: Any, path: str) -> None:

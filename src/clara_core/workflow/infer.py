@@ -27,10 +27,10 @@ from clara_core.config.datalist import load_datalist
 from clara_core.data.chain import run_transforms
 from clara_core.errors import ClaraError
 from clara_core.image.transform_ctx import TransformContext
+from clara_core.mmar.run_folder import RunFolder
+from clara_core.mmar.trained_model import load_trained_model
 from clara_core.workflow.case_loop import CaseLoop, CaseResults
 from clara_core.workflow.evaluate import model_data_format
-from clara_core.workflow.run_folder import RunFolder
-from clara_core.workflow.trained_model import load_trained_model
 
 IMAGE_EXTENSIONS = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".nhdr")
 #: the format of the segmentations: the registry's writer for it writes them

@@ -6,7 +6,7 @@ import json
 import os
 from typing import Any
 
-from clara_core.workflow.run_folder import RunFolder
+from clara_core.mmar.run_folder import RunFolder
 
 
 class MetricsLog:

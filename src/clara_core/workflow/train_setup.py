@@ -17,12 +17,12 @@ from clara_core.components.build_ctx import BuildContext
 from clara_core.components.pipeline import DataPipeline
 from clara_core.config.builder import BuiltConfig
 from clara_core.config.settings import TrainSettings
+from clara_core.mmar.run_folder import RunFolder
 from clara_core.workflow.checkpointer import Checkpointer
 from clara_core.workflow.cluster import Cluster
 from clara_core.workflow.compute_layout import build_model_outputs
 from clara_core.workflow.handler_list import HandlerList
 from clara_core.workflow.placement import Placement
-from clara_core.workflow.run_folder import RunFolder
 from clara_core.workflow.runtime import amp_dtype, has_gpu, seed_everything
 from clara_core.workflow.step import make_train_step
 

@@ -8,7 +8,7 @@ step) or ``MMAR_CKPT`` (fine-tuning from saved weights); then the
 events, until the last epoch or the run's stop signal (a handler, Ctrl-C or SIGTERM,
 or a peer worker's); at the end the final model and a picture are written.
 
-A run writes into its :class:`~clara_core.workflow.run_folder.RunFolder`
+A run writes into its :class:`~clara_core.mmar.run_folder.RunFolder`
 (``MMAR_CKPT_DIR``): weights, the resume point, the metrics log, TensorBoard logs,
 the final model and a picture; in a cluster only the chief does. The run's one
 :class:`~clara_core.components.run_state.RunState` is what handlers see, what a
@@ -30,16 +30,16 @@ from clara_core.components.run_state import RunState
 from clara_core.config.builder import BuiltConfig
 from clara_core.config.settings import TrainSettings
 from clara_core.errors import ClaraError
+from clara_core.mmar.run_folder import RunFolder
+from clara_core.mmar.trained_model import load_pretrained
 from clara_core.workflow.case_loop import CaseLoop, aux_op_values
-from clara_core.workflow.checkpoints import load_pretrained
 from clara_core.workflow.cluster import Cluster
 from clara_core.workflow.epoch_loop import EpochLoop
 from clara_core.workflow.interrupt import stop_on_signals
 from clara_core.workflow.metrics_log import MetricsLog
 from clara_core.workflow.progress import TrainProgress, say
 from clara_core.workflow.report import SliceExample
-from clara_core.workflow.run_folder import RunFolder
-from clara_core.workflow.state import load_resume_point
+from clara_core.workflow.resume_point import load_resume_point
 from clara_core.workflow.train_setup import TrainSetup, build_setup
 
 

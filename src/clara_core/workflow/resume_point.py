@@ -8,7 +8,7 @@ the next, the learning-rate policy's state, the loss history, the best key metri
 The bundle gets a new name each time and the JSON is replaced atomically last, so
 the JSON always names a complete bundle: the same commit protocol as
 ``tf.train.CheckpointManager``. The file names come from the
-:class:`~clara_core.workflow.run_folder.RunFolder`.
+:class:`~clara_core.mmar.run_folder.RunFolder`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from clara_core.atomic import atomic_path, atomic_write_json
 from clara_core.components.run_state import RESUMABLE, RunState
 from clara_core.config.jsontypes import describe, json_value_ok
 from clara_core.errors import ClaraError
-from clara_core.workflow.run_folder import RunFolder
+from clara_core.mmar.run_folder import RunFolder
 
 #: ``train_state.json`` keys that differ from the RunState field they hold
 _JSON_NAMES = {"epochs_done": "epoch"}

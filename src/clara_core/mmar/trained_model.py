@@ -1,0 +1,83 @@
+"""A run's trained model: the architecture ``clara train`` saved, with chosen weights.
+
+``clara infer``, ``clara export`` and the ``CheckpointLoader`` model loader all load
+it here, so they take the same files and say the same thing when one is missing;
+fine-tuning (``MMAR_CKPT``) loads saved weights into a new run's model here too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from clara_core.errors import ClaraError
+from clara_core.mmar.run_folder import WEIGHTS, RunFolder
+
+
+def weights_path(folder: RunFolder, weights: str = "best", choose: str = "--checkpoint") -> str:
+    """The file ``weights`` names in ``folder``: ``best`` (the final weights when the run
+    kept no best), ``final``, ``latest``, or a ``.weights.h5`` file. ``choose`` says
+    where the user picks them (an option or an argument), for the message."""
+    path = folder.weights_file(weights)
+    if weights == "best" and not os.path.exists(path):
+        path = folder.weights("final")
+    if not os.path.exists(path):
+        raise ClaraError(f"{choose} {weights}: the weights file {path} does not exist; choose "
+                         f"one of {', '.join(WEIGHTS)} (the files a run keeps in "
+                         f"{folder.path}) or an existing .weights.h5 file.")
+    return path
+
+
+def load_trained_model(folder: RunFolder, weights: str = "best",
+                       choose: str = "--checkpoint") -> Any:
+    """The Keras model of the run in ``folder``: ``model_final.keras`` (architecture,
+    Keras layers only) with the weights :func:`weights_path` picks."""
+    architecture = folder.keras_model
+    if not os.path.exists(architecture):
+        raise ClaraError(f"No trained model in {folder.path}: "
+                         f"{os.path.basename(architecture)} is written when clara train "
+                         "finishes; train (or resume) the MMAR to the end first.")
+    path = weights_path(folder, weights, choose)
+    import keras
+
+    model = keras.models.load_model(architecture, compile=False)
+    model.load_weights(path)
+    return model
+
+
+def load_pretrained(model: Any, path: str, log: Callable[[str], None] = print) -> None:
+    """Fine-tune: load the weights ``MMAR_CKPT`` names (a ``.weights.h5`` file or a run
+    folder, whose best, final or latest weights are taken)."""
+    if os.path.isdir(path):
+        folder = RunFolder(path)
+        path = folder.existing_weights() or folder.weights("best")
+    if not os.path.exists(path) and any(os.path.exists(path + ext)
+                                        for ext in (".index", ".meta")):
+        raise ClaraError(
+            f"MMAR_CKPT points at {path}, a TensorFlow 1 checkpoint written by the SDK "
+            "(model.ckpt.index, .data, .meta): its graph variables have no mapping onto a "
+            "Keras model. Train once with clara train and fine-tune from that run's "
+            "models/model_best.weights.h5, or leave MMAR_CKPT unset to start afresh.")
+    if not os.path.exists(path):
+        raise ClaraError(
+            f"MMAR_CKPT points at {path}, which does not exist. Give a .weights.h5 file "
+            "written by clara train (for example models/model_best.weights.h5) or its folder.")
+    import h5py
+
+    if not h5py.is_hdf5(path):
+        raise ClaraError(
+            f"Cannot fine-tune from {path}: it is not a weights file (damaged, truncated or "
+            "of another format). Give a .weights.h5 file written by clara train, such as "
+            "model_best.weights.h5 of a finished run.")
+    try:
+        model.load_weights(path)
+    except Exception as exc:
+        raise ClaraError(
+            f"Cannot fine-tune from {path}: its weights do not fit the model built from this "
+            f"config ({type(exc).__name__}: {exc}). Use the same model name and arguments "
+            "as the run that wrote it.") from exc
+    log(f"fine-tuning from {path}")
+
+
+__all__ = ["load_pretrained", "load_trained_model", "weights_path"]
