@@ -57,6 +57,71 @@ FIXTURE_DISTS: dict[str, dict[str, object]] = {
             import a_module_that_does_not_exist  # noqa: F401
         """},
     },
+    "fx-events": {  # listens to runs: writes each event as a JSON line to $FX_EVENTS_LOG
+        "entry_points": {"clara.plugins": {"listener": "fx_events.plugin"}},
+        "modules": {"plugin": """
+            import json
+            import os
+
+            from clara_core.hookspecs import hookimpl
+
+            def record(hook, **values):
+                with open(os.environ["FX_EVENTS_LOG"], "a") as f:
+                    f.write(json.dumps({"hook": hook, **values}) + "\\n")
+                if os.environ.get("FX_EVENTS_RAISE") == f"{hook}:{values.get('epoch')}":
+                    raise RuntimeError("the listener broke on purpose")
+
+            @hookimpl
+            def clara_trackers():
+                return ["fxtrack"]
+
+            @hookimpl
+            def clara_train_started(run, config):
+                record("clara_train_started", resumed=run.resumed, epochs=config["epochs"],
+                       tracking=list(run.tracking), plugin_dir=run.plugin_dir)
+
+            @hookimpl
+            def clara_epoch_ended(metrics, epoch):  # any subset, any order
+                record("clara_epoch_ended", epoch=epoch, metrics=metrics)
+
+            @hookimpl
+            def clara_validation_ended(epoch, metrics):
+                record("clara_validation_ended", epoch=epoch, metrics=metrics)
+
+            @hookimpl
+            def clara_checkpoint_saved(path, kind):
+                record("clara_checkpoint_saved", kind=kind, exists=os.path.exists(path))
+
+            @hookimpl
+            def clara_train_ended(run, result):
+                record("clara_train_ended", epochs=len(result.losses),
+                       interrupted=result.interrupted, error=result.error)
+
+            @hookimpl
+            def clara_validate_started(run):
+                record("clara_validate_started", command=run.command)
+
+            @hookimpl
+            def clara_case_validated(case, metrics):
+                record("clara_case_validated", case=case, metrics=metrics)
+
+            @hookimpl
+            def clara_validate_ended(metrics):
+                record("clara_validate_ended", metrics=metrics)
+
+            @hookimpl
+            def clara_infer_started(inputs):
+                record("clara_infer_started", inputs=inputs)
+
+            @hookimpl
+            def clara_case_inferred(case, output, error):
+                record("clara_case_inferred", case=case, written=output is not None, error=error)
+
+            @hookimpl
+            def clara_infer_ended(result):
+                record("clara_infer_ended", result=result)
+        """},
+    },
     "fx-hook": {
         "entry_points": {"clara.plugins": {"fx_hook": "fx_hook.plugin"}},
         "modules": {

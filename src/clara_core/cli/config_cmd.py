@@ -19,6 +19,9 @@ def add_config_source_args(p: argparse.ArgumentParser) -> None:
                         "DATA_ROOT=/data), or the flag repeated")
     p.add_argument("--names-only", action="store_true",
                    help="refuse \"path\" components (for configs you do not trust)")
+    p.add_argument("--tracking", action="append", default=[], metavar="TRACKER",
+                   help="log the run to an experiment tracker an installed plugin offers "
+                        "(mlflow with clara-mlflow); the flag repeated adds more")
 
 
 def add_parser(sub: Any) -> None:
@@ -45,6 +48,10 @@ def load_and_build(args: argparse.Namespace) -> Any:
 
     config_path, env_path, root = locate(args.mmar, args.config, args.env)
     loaded = load_config(config_path, env_path, args.overrides, root)
+    if getattr(args, "tracking", None):  # --tracking adds to the config's own setting
+        given = loaded.config.get("tracking")
+        known = list(given) if isinstance(given, list) else []
+        loaded.config["tracking"] = known + [t for t in args.tracking if t not in known]
     registry = Registry(policy=Policy.from_environment(args.names_only))
     return build_config(loaded, registry)
 

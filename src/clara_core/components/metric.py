@@ -46,6 +46,14 @@ class MetricList:
         self._list = np.zeros(0, dtype=np.float64)
         self._cases = []
 
+    def __len__(self) -> int:
+        """Values recorded since the last reset."""
+        return int(self._list.size)
+
+    def last(self) -> float:
+        """The value recorded last (NaN before any)."""
+        return float(self._list[-1]) if self._list.size else float("nan")
+
     def valid_values(self) -> np.ndarray:
         values = self._list[~np.isnan(self._list)]
         if not math.isnan(self.invalid_value):

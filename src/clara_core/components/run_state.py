@@ -26,6 +26,8 @@ class StopSignal:
       at the next step, after a resume point (exit codes 130 / 143).
     - ``"peer"``: another worker of the job got one; every worker stops at the same
       step (exit code 143, as for SIGTERM).
+    - ``"hook"``: a plugin's run-event hook raised; training stops at the next step
+      after a resume point, as for Ctrl-C (exit code 2, with the plugin's error).
 
     >>> stop = StopSignal()
     >>> stop.request(StopSignal.SIGTERM)
@@ -33,8 +35,8 @@ class StopSignal:
     (True, True, False, 143)
     """
 
-    HANDLER, SIGINT, SIGTERM, PEER = "handler", "SIGINT", "SIGTERM", "peer"
-    EXIT_CODES = {SIGINT: 130, SIGTERM: 143, PEER: 143}
+    HANDLER, SIGINT, SIGTERM, PEER, HOOK = "handler", "SIGINT", "SIGTERM", "peer", "hook"
+    EXIT_CODES = {SIGINT: 130, SIGTERM: 143, PEER: 143, HOOK: 2}
 
     def __init__(self) -> None:
         self.reasons: list[str] = []  # in the order asked

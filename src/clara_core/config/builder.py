@@ -41,6 +41,7 @@ from clara_core.config.signature import check_args
 from clara_core.errors import ClaraError, ConfigError, Problem
 from clara_core.registry.kinds import KINDS
 from clara_core.registry.registry import Registry
+from clara_core.suggest import did_you_mean
 
 
 @dataclass
@@ -57,6 +58,8 @@ class BuiltConfig:
     settings: TrainSettings | EvalSettings
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
+    #: the registry that resolved the components (its plugins hear the run's events)
+    registry: Registry | None = None
 
     def get(self, section: str, key: str, default: Any = None) -> Any:
         return self.sections.get(section, {}).get(key, default)
@@ -85,6 +88,7 @@ class ConfigBuilder:
             EvalSettings if loaded.is_eval else TrainSettings
         settings = self._settings(settings_cls, cfg, sections_of)
         self._apply_policy(settings, loaded)
+        self._check_trackers(settings)
 
         entries, shapes = walk(cfg, sections_of, self.problems)
         check_run_folders(loaded, self.registry.policy.names_only, self.problems)
@@ -96,7 +100,8 @@ class ConfigBuilder:
         if self.problems:
             raise ConfigError(self.problems, loaded.config_path)
         self._no_effect[:0] = no_effect_keys(settings_cls, cfg)
-        return BuiltConfig(loaded, settings, assemble(shapes, entries), self._notices())
+        return BuiltConfig(loaded, settings, assemble(shapes, entries), self._notices(),
+                           self.registry)
 
     def create(self, kind: str, spec: dict[str, Any], loaded: LoadedConfig,
                loc: Loc = ()) -> Any:
@@ -122,6 +127,19 @@ class ConfigBuilder:
         if ignored:
             self.notices.append(f"ignored, no clara setting has these names: {', '.join(ignored)}")
         return settings
+
+    def _check_trackers(self, settings: TrainSettings | EvalSettings) -> None:
+        """Each tracker the run asks for is offered by an installed plugin."""
+        if not settings.tracking:
+            return
+        offered = self.registry.trackers()
+        for i, name in enumerate(settings.tracking):
+            if name not in offered:
+                hint = did_you_mean(name, offered) or (
+                    f"installed trackers: {', '.join(offered)}" if offered else
+                    "no tracking plugin is installed; pip install clara-mlflow for mlflow")
+                self.problems.append(problem_at(("tracking", i), f"unknown tracker {name!r}",
+                                                hint))
 
     def _apply_policy(self, settings: TrainSettings | EvalSettings,
                       loaded: LoadedConfig) -> None:

@@ -104,6 +104,9 @@ class TrainSettings:
         True, "on a machine without a GPU, build channels_first models channels_last")
     determinism: Determinism | None = setting(
         None, 'seeds and TensorFlow op determinism, e.g. {"random_seed": 123}')
+    tracking: tuple[str, ...] = setting(
+        (), 'experiment trackers that log the run, from installed plugins (["mlflow"]); '
+        "clara train --tracking NAME adds one")
 
     @property
     def seed(self) -> int:
@@ -121,6 +124,9 @@ class EvalSettings:
     DATA_LIST_KEY: str = setting("validation", "the datalist key of the cases (clara "
                                  "validate --key overrides it)")
     names_only: bool = setting(False, 'refuse "path" components (configs you do not trust)')
+    tracking: tuple[str, ...] = setting(
+        (), 'experiment trackers that log the run, from installed plugins (["mlflow"]); '
+        "clara validate --tracking NAME adds one")
     use_scanning_window: bool = setting(
         True, "SDK switch for scanning-window inference",
         no_effect="the inferer section chooses the inferer")

@@ -86,6 +86,12 @@ class RunFolder:
         return self._file("metrics.jsonl")
 
     @property
+    def plugin_dir(self) -> str:
+        """``plugins/``: where plugins keep this run's files of their own (a tracker's
+        run id, so that a resumed run continues it)."""
+        return self._file("plugins")
+
+    @property
     def tensorboard(self) -> str:
         return self._file("logs")
 

@@ -27,6 +27,7 @@ class Registry:
         self.policy = policy or Policy()
         self._entries, self._plugin_entries = discover(paths)
         self._plugins_loaded = False
+        self._plugin_manager: Any = None
         self._custom_dirs: list[str] = []
         self._cache: dict[tuple[str, str], Any] = {}
 
@@ -42,7 +43,7 @@ class Registry:
 
         from clara_core import hookspecs
 
-        pm = pluggy.PluginManager(hookspecs.PROJECT)
+        pm = self._plugin_manager = pluggy.PluginManager(hookspecs.PROJECT)
         pm.add_hookspecs(hookspecs)
         owners: dict[int, PluginEntry] = {}
         for plugin in self._plugin_entries:
@@ -63,6 +64,20 @@ class Registry:
                 self._entries.append(
                     Entry(kind, name, target, plugin.distribution, plugin.version, "hook")
                 )
+
+    def plugin_manager(self) -> Any:
+        """The pluggy ``PluginManager`` of the installed ``clara.plugins`` (their run-event
+        hooks are called through it), or None when no plugin is installed. Each plugin
+        is registered as ``"<distribution>:<entry point name>"``."""
+        self._load_plugins()
+        return self._plugin_manager
+
+    def trackers(self) -> list[str]:
+        """The experiment trackers installed plugins offer (``clara_trackers`` hooks)."""
+        pm = self.plugin_manager()
+        if pm is None:
+            return []
+        return sorted({name for names in pm.hook.clara_trackers() for name in names or ()})
 
     def entries(self, kind: str | None = None) -> list[Entry]:
         """All registered components (of one kind), sorted by kind and name."""

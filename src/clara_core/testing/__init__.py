@@ -24,6 +24,7 @@ from clara_core.testing.checks import (
     default_metric_inputs,
     default_model_input,
 )
+from clara_core.testing.events_checks import check_events_plugin
 from clara_core.testing.io_checks import (
     check_aux_op_contract,
     check_inferer_contract,

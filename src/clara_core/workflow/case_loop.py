@@ -56,6 +56,8 @@ class CaseLoop:
     writers: Sequence[Writer] = ()
     case_values: CaseValues | None = None
     report_dir: Callable[[Metric], str | None] = lambda metric: None
+    #: called after each case with its name and the metric values it added
+    on_case: Callable[[str, dict[str, float]], None] | None = None
 
     def run(self, cases: Iterable[TransformContext]) -> CaseResults:
         """Infer, transform, measure and write every case; metric reports at the end."""
@@ -74,8 +76,14 @@ class CaseLoop:
             case = run_transforms(self.label_transforms, case)  # the label's own loader
         image = case.get_image(self.image_field)
         name = os.path.basename(str(image.get_property("filename", "case")))
+        values: dict[str, float] = {}
         for m in self.metrics:
+            before = len(m.metric_list)
             m.update(case, name)
+            if len(m.metric_list) > before:
+                values[m.get_name()] = m.metric_list.last()
+        if self.on_case is not None:
+            self.on_case(name, values)
         for w in self.writers:
             result.written += w.write(case)
         if result.example is None:

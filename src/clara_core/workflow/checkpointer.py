@@ -52,20 +52,24 @@ class Checkpointer:
     def _room(self) -> None:
         ensure_space(self.folder.path, self.needed)
 
-    def epoch(self, state: RunState) -> None:
-        """The latest weights, then the resume point that covers the epoch."""
+    def epoch(self, state: RunState) -> list[tuple[str, str]]:
+        """The latest weights, then the resume point that covers the epoch; returns
+        ``(path, kind)`` of each file written."""
         self._room()
         save_weights_atomic(self.model, self.folder.weights("latest"))
-        self.resume_point(state)
+        return [(self.folder.weights("latest"), "latest"), (self.resume_point(state), "resume")]
 
-    def resume_point(self, state: RunState) -> None:
-        """A resume point (also mid-epoch, when a run is stopped)."""
+    def resume_point(self, state: RunState) -> str:
+        """A resume point (also mid-epoch, when a run is stopped); returns its state file."""
         self._room()
         save_resume_point(self.folder, self.model, self.optimizer, state)
+        return self.folder.resume_state
 
-    def best(self) -> None:
+    def best(self) -> str:
+        """The best weights; returns their file."""
         self._room()
         save_weights_atomic(self.model, self.folder.weights("best"))
+        return self.folder.weights("best")
 
     def final(self, records: Sequence[dict[str, Any]], example: SliceExample | None,
               key_metric: str | None) -> str:

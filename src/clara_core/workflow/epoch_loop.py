@@ -24,6 +24,7 @@ import numpy as np
 
 from clara_core.components.run_state import RunState, StopSignal
 from clara_core.errors import ClaraError
+from clara_core.workflow.events import RunEvents
 from clara_core.workflow.metrics_log import MetricsLog, format_record
 from clara_core.workflow.progress import TrainProgress
 from clara_core.workflow.train_setup import TrainSetup
@@ -45,13 +46,16 @@ def feed_options() -> Any:
 
 class EpochLoop:
     """Trains ``setup`` from ``state``; ``metrics_log`` gets the records (None: kept
-    nowhere), ``bar`` shows progress (None: none) and ``validate`` runs a validation
-    (None: never)."""
+    nowhere), ``bar`` shows progress (None: none), ``validate`` runs a validation
+    (None: never) and ``events`` hears the run's events (None: the setup's handlers
+    only)."""
 
     def __init__(self, setup: TrainSetup, state: RunState, metrics_log: MetricsLog | None = None,
                  bar: TrainProgress | None = None,
-                 validate: Callable[[], dict[str, float]] | None = None) -> None:
+                 validate: Callable[[], dict[str, float]] | None = None,
+                 events: RunEvents | None = None) -> None:
         self.setup, self.state, self.metrics_log = setup, state, metrics_log
+        self.events = events or RunEvents(state, handlers=setup.handlers)
         self.bar = bar or TrainProgress(state.epochs, state.epochs_done, enabled=False,
                                         log=state.log)
         self.validate = validate
@@ -75,17 +79,17 @@ class EpochLoop:
             raise self.setup.placement.peer_failure(exc) from exc
 
     def _epochs(self, t0: float) -> bool:
-        state, handlers = self.state, self.setup.handlers
+        state, events = self.state, self.events
         epochs = self.setup.settings.epochs
         for epoch in range(state.epochs_done, epochs):
             state.start_epoch()
-            handlers.epoch_started(state)
+            events.epoch_started()
             record = self.run_epoch(epoch)
             if record is None:  # stopped at a step: a resume point was written mid-epoch
                 return True
             self._end_epoch(epoch, record)
             state.seconds = time.perf_counter() - t0
-            handlers.epoch_completed(state)
+            events.epoch_completed(epoch + 1, record)
             if self.stop.after_epoch:
                 state.log(f"a handler stopped training after epoch {epoch + 1}")
                 return False
@@ -99,12 +103,15 @@ class EpochLoop:
         if self.validate is not None and self._validation_due(epoch):
             state.metrics = self.validate()
             record.update(state.metrics)
+            self.events.call("clara_validation_ended", epoch=epoch + 1,
+                             metrics=dict(state.metrics))
             self._track_best()
         state.complete_epoch(record)
         state.lr_policy = setup.lr_policy.get_state() if setup.lr_policy else {}
         if self.metrics_log is not None:
             self.metrics_log.append(record)  # durable before the resume point covering it
-        setup.checkpoints.epoch(state)
+        for path, kind in setup.checkpoints.epoch(state):
+            self.events.call("clara_checkpoint_saved", path=path, kind=kind)
         state.log(format_record(record))
 
     def _validation_due(self, epoch: int) -> bool:
@@ -125,7 +132,8 @@ class EpochLoop:
         best = s.best_key_metric
         if best is None or (value > best if setup.key_higher_is_better else value < best):
             s.best_key_metric, s.best_epoch = value, s.epoch
-            setup.checkpoints.best()
+            self.events.call("clara_checkpoint_saved", path=setup.checkpoints.best(),
+                             kind="best")
 
     # -- steps ---------------------------------------------------------------------------
 
@@ -161,17 +169,22 @@ class EpochLoop:
             done = setup.train_step(images, labels, self._stop_flag())
             if pending is not None and self._settle(epoch, pending):
                 self._settle(epoch, done)  # dispatched already: count it, then stop
-                setup.checkpoints.resume_point(state)
+                self._stopped()
                 return None
             pending = done
         if pending is not None and self._settle(epoch, pending):
-            setup.checkpoints.resume_point(state)
+            self._stopped()
             return None
         bar.end_epoch()
         record = {"epoch": epoch + 1, "loss": float(np.mean(state.step_losses)), "lr": lr,
                   "steps": len(state.step_losses), "seconds": round(time.perf_counter() - t0, 2)}
         record.update({tag: float(np.mean(v)) for tag, v in self._aux_values.items() if v})
         return record
+
+    def _stopped(self) -> None:
+        """A stop at a step: the resume point that continues from it."""
+        path = self.setup.checkpoints.resume_point(self.state)
+        self.events.call("clara_checkpoint_saved", path=path, kind="resume")
 
     def _feed(self, epoch: int) -> Iterable[Any]:
         """The pipeline's batches of the epoch from the step a resumed run continues at."""
@@ -216,10 +229,10 @@ class EpochLoop:
         state.loss = loss
         self.iteration += 1
         interval = self.setup.settings.train_summary_recording_interval
-        if interval and self.metrics_log is not None and self.iteration % interval == 0:
-            self.metrics_log.step(self.iteration, {"loss": loss, **{
+        if interval and self.iteration % interval == 0:
+            self._summary({"loss": loss, **{
                 tag: values[-1] for tag, values in self._aux_values.items()}})
-        self.setup.handlers.iteration_completed(state)
+        self.events.iteration_completed()
         self.bar.step(loss, self.setup.train_pipeline.get_batch_size())
         if float(stops) == 0:  # every worker decides on the summed flag, at one step
             return False
@@ -228,6 +241,13 @@ class EpochLoop:
             state.log("\nanother worker was asked to stop: stopping after this step and "
                       "writing a checkpoint")
         return True
+
+
+    def _summary(self, values: dict[str, float]) -> None:
+        """The step's values at the summary interval: TensorBoard, then the hooks."""
+        if self.metrics_log is not None:
+            self.metrics_log.step(self.iteration, values)
+        self.events.call("clara_train_summary", iteration=self.iteration, metrics=values)
 
 
 __all__ = ["EpochLoop", "feed_options"]

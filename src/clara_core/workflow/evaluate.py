@@ -16,11 +16,13 @@ from typing import Any
 
 from clara_core.components.build_ctx import BuildContext
 from clara_core.components.model import main_output
+from clara_core.components.run_state import RunInfo
 from clara_core.config.builder import BuiltConfig
 from clara_core.config.settings import EvalSettings
 from clara_core.data.segmentation import SegmentationImagePipeline
 from clara_core.errors import ClaraError
 from clara_core.workflow.case_loop import CaseLoop
+from clara_core.workflow.events import RunEvents, plugin_hooks
 
 
 @dataclass
@@ -50,6 +52,11 @@ class Evaluator:
         assert isinstance(built.settings, EvalSettings), "a validation config"
         self.built, self.log = built, log
         self.settings: EvalSettings = built.settings
+        run = RunInfo(command="validate", mmar=built.loaded.mmar_root,
+                      config_file=built.loaded.config_path,
+                      run_folder=str(built.loaded.env.get("MMAR_EVAL_OUTPUT_PATH") or ""),
+                      tracking=tuple(self.settings.tracking), log=log)
+        self.events = RunEvents(run, plugin_hooks(built.registry))
         self.key = data_list_key or self.settings.DATA_LIST_KEY
         self.env = built.loaded.env
         self.sections = built.sections.get("", {})
@@ -99,12 +106,25 @@ class Evaluator:
             label_transforms=self.sections.get("label_transforms", [])
             if self.settings.do_validation else [],
             metrics=self.sections.get("val_metrics", []) if self.settings.do_validation else [],
-            writers=writers, report_dir=self._report_dir)
+            writers=writers, report_dir=self._report_dir, on_case=self._case_done)
+        self.events.call("clara_validate_started", config=dict(self.built.loaded.config))
+        self._stop_on_failure()
         done = loop.run(pipeline.cases())
         if not done.cases:
             raise ClaraError(f"no {self.key} cases in {self.env.get('DATASET_JSON')}.")
+        self.events.call("clara_validate_ended", metrics=dict(done.metrics))
+        self._stop_on_failure()
         return EvalResult(done.metrics, done.cases, done.written,
                           time.perf_counter() - start)
+
+    def _case_done(self, case: str, metrics: dict[str, float]) -> None:
+        self.events.call("clara_case_validated", case=case, metrics=metrics)
+        self._stop_on_failure()
+
+    def _stop_on_failure(self) -> None:
+        """A plugin's hook that raised ends the validation with its message."""
+        if self.events.failure:
+            raise ClaraError(self.events.failure + ".")
 
 
 __all__ = ["EvalResult", "Evaluator", "model_data_format"]

@@ -20,6 +20,7 @@ import numpy as np
 
 from clara_core.components.inferer import Inferer
 from clara_core.components.model import main_output
+from clara_core.components.run_state import RunInfo
 from clara_core.components.transform import MultiFieldTransformer, Transformer
 from clara_core.components.writer import Writer
 from clara_core.config.builder import BuiltConfig
@@ -31,6 +32,7 @@ from clara_core.mmar.run_folder import RunFolder
 from clara_core.mmar.trained_model import load_trained_model
 from clara_core.workflow.case_loop import CaseLoop, CaseResults
 from clara_core.workflow.evaluate import model_data_format
+from clara_core.workflow.events import RunEvents, plugin_hooks
 
 IMAGE_EXTENSIONS = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".nhdr")
 #: the format of the segmentations: the registry's writer for it writes them
@@ -143,6 +145,10 @@ class Inference:
                  overwrite: bool = False, save_probabilities: bool = False,
                  inferer: Any = None, log: Callable[[str], None] = print) -> None:
         self.built, self.output, self.log = built, os.path.abspath(output), log
+        self.events = RunEvents(RunInfo(command="infer", mmar=built.loaded.mmar_root,
+                                        config_file=built.loaded.config_path,
+                                        run_folder=self.output, log=log),
+                                plugin_hooks(built.registry))
         self.overwrite, self.save_probabilities = overwrite, save_probabilities
         self.folder = RunFolder.of_mmar(built.loaded.mmar_root, built.loaded.env)
         self.checkpoint = checkpoint
@@ -197,12 +203,28 @@ class Inference:
         return case
 
     def run(self, items: Sequence[InferInput], progress: Any = None) -> InferReport:
+        """Segment ``items`` (``progress()`` after each); the run's events go to the
+        installed plugins' hooks."""
         os.makedirs(self.output, exist_ok=True)
+        self.events.call("clara_infer_started", inputs=[item.path for item in items])
+        report = self._segment_all(items, progress)
+        self.events.call("clara_infer_ended", result={
+            "written": len(report.written), "skipped": len(report.skipped),
+            "failed": len(report.failed)})
+        if self.events.failure:
+            raise ClaraError(self.events.failure + ".")
+        return report
+
+    def _done(self, item: InferInput, output: str | None, error: str | None = None) -> None:
+        self.events.call("clara_case_inferred", case=item.path, output=output, error=error)
+
+    def _segment_all(self, items: Sequence[InferInput], progress: Any) -> InferReport:
         report = InferReport()
         todo = []
         for item in items:
             if not self.overwrite and os.path.exists(self.output_of(item)):
                 report.skipped.append(item.path)
+                self._done(item, None)
             else:
                 todo.append(item)
         if not todo:
@@ -212,6 +234,8 @@ class Inference:
                         data_format=lambda channels: model_data_format(model, channels),
                         post_transforms=[], writers=[])
         for item in todo:
+            if self.events.failure:  # a plugin's hook failed: stop here
+                break
             try:
                 case = self._case(item)
                 fits(model, case.get_image(IMAGE).get_data(), item.path)
@@ -219,8 +243,10 @@ class Inference:
                 self._segment(case)
                 for writer in self.writers:
                     report.written += writer.write(case)
+                self._done(item, self.output_of(item))
             except (ClaraError, ValueError, RuntimeError, OSError) as exc:
                 report.failed.append((item.path, f"{type(exc).__name__}: {exc}"))
+                self._done(item, None, report.failed[-1][1])
             if progress is not None:
                 progress()
         return report

@@ -35,6 +35,7 @@ from clara_core.mmar.trained_model import load_pretrained
 from clara_core.workflow.case_loop import CaseLoop, aux_op_values
 from clara_core.workflow.cluster import Cluster
 from clara_core.workflow.epoch_loop import EpochLoop
+from clara_core.workflow.events import RunEvents, plugin_hooks
 from clara_core.workflow.interrupt import stop_on_signals
 from clara_core.workflow.metrics_log import MetricsLog
 from clara_core.workflow.progress import TrainProgress, say
@@ -56,7 +57,8 @@ class TrainResult:
     interrupted: bool = False
     start_epoch: int = 0
     picture: str | None = None
-    exit_code: int = 0  # 130 after Ctrl-C, 143 after SIGTERM
+    exit_code: int = 0  # 130 after Ctrl-C, 143 after SIGTERM, 2 after a failed hook
+    error: str | None = None  # why a run failed (NaN loss, a plugin's hook), for hooks
 
 
 class Trainer:
@@ -74,7 +76,11 @@ class Trainer:
         self.is_chief = cluster is None or cluster.is_chief  # only the chief writes files
         self.folder = RunFolder.of_mmar(built.loaded.mmar_root, built.loaded.env)
         self.out = self.folder  # where this process writes (a temporary one off the chief)
-        self.state = RunState(self.settings.epochs, log=log)
+        self.state = RunState(
+            self.settings.epochs, log=log, command="train", mmar=built.loaded.mmar_root,
+            config_file=built.loaded.config_path, run_folder=self.folder.path,
+            plugin_dir=self.folder.plugin_dir, tracking=tuple(self.settings.tracking))
+        self.hooks = plugin_hooks(built.registry)  # the installed plugins' run events
         self.example: SliceExample | None = None
 
     def build(self) -> TrainSetup:
@@ -103,37 +109,63 @@ class Trainer:
             state.log(f"removed {len(removed)} unfinished file(s) of an interrupted write")
         setup = self.build()
         self._starting_state(setup, resume)
+        events = RunEvents(state, self.hooks, setup.handlers, chief=self.is_chief)
         start_epoch, t0 = state.epochs_done, time.perf_counter()
         metrics_log = MetricsLog(self.out)
         notice = metrics_log.start(state.losses, resume)
         if notice:
             state.log(notice)
-        interrupted = self._train(setup, metrics_log, start_epoch, t0)
-        picture = None if interrupted else setup.checkpoints.final(
-            metrics_log.records, self.example, state.key_metric)
-        if not self.is_chief:
-            picture = None  # a worker's copy, removed with its temporary folder
+        try:
+            interrupted = self._train(setup, events, metrics_log, start_epoch, t0)
+            picture = None if interrupted else self._final(setup, events, metrics_log)
+        except ClaraError as exc:  # a run that fails still ends for its listeners
+            events.call("clara_train_ended", result=self._result(
+                start_epoch, t0, True, None, error=str(exc)))
+            raise
         self._report_bad_cases(setup)
+        result = self._result(start_epoch, t0, interrupted, picture, error=events.failure)
+        events.call("clara_train_ended", result=result)
+        if events.failure:
+            raise ClaraError(f"{events.failure}. " + (
+                f"The run stopped with a resume point in {self.folder.path}: continue it "
+                "with the same command and --resume." if interrupted else
+                f"The run itself finished; its files are in {self.folder.path}."))
+        return result
+
+    def _result(self, start_epoch: int, t0: float, interrupted: bool, picture: str | None,
+                error: str | None = None) -> TrainResult:
+        state = self.state
         return TrainResult(self.settings.epochs, list(state.losses), dict(state.metrics),
                            state.best_key_metric, self.folder.path, time.perf_counter() - t0,
                            interrupted, start_epoch, picture,
-                           state.stop_signal.exit_code if interrupted else 0)
+                           state.stop_signal.exit_code if interrupted else 0, error)
 
-    def _train(self, setup: TrainSetup, metrics_log: MetricsLog, start_epoch: int,
-               t0: float) -> bool:
-        """The handlers' run, from ``started`` to ``completed``, with the progress bar up
+    def _final(self, setup: TrainSetup, events: RunEvents, metrics_log: MetricsLog
+               ) -> str | None:
+        """The final weights, model and picture (the picture's path on the chief)."""
+        picture = setup.checkpoints.final(metrics_log.records, self.example,
+                                          self.state.key_metric)
+        if not self.is_chief:
+            return None  # a worker's copy, removed with its temporary folder
+        events.call("clara_checkpoint_saved", path=self.folder.weights("final"), kind="final")
+        events.call("clara_checkpoint_saved", path=self.folder.keras_model, kind="model")
+        return picture
+
+    def _train(self, setup: TrainSetup, events: RunEvents, metrics_log: MetricsLog,
+               start_epoch: int, t0: float) -> bool:
+        """The run's events, from ``started`` to ``completed``, with the progress bar up
         (the run's log prints above it meanwhile); True when a signal cut it short."""
         state, log = self.state, self.state.log
         with stop_on_signals(state.stop_signal, log), TrainProgress(
                 self.settings.epochs, start_epoch, self.progress, log=log) as bar:
             state.log = bar.log
             try:
-                setup.handlers.started(state)
+                events.started(self.built.loaded.config)
                 loop = EpochLoop(setup, state, metrics_log, bar,
-                                 validate=lambda: self.validate(setup))
+                                 validate=lambda: self.validate(setup), events=events)
                 interrupted = loop.run(t0)
                 state.seconds = time.perf_counter() - t0
-                setup.handlers.completed(state)
+                events.completed()
             finally:
                 state.log = log
         return interrupted
@@ -144,6 +176,7 @@ class Trainer:
         state.key_metric = setup.key_metric
         if resume:
             load_resume_point(self.folder, setup.model, setup.optimizer, state)
+            state.resumed = True
             if setup.lr_policy is not None and state.lr_policy:
                 setup.lr_policy.set_state(state.lr_policy)
             at = f"epoch {state.epochs_done + 1}" + (
