@@ -50,7 +50,8 @@ def tests(session: nox.Session) -> None:
 def slow(session: nox.Session) -> None:
     """The slow tier (``@pytest.mark.slow``): tests that start processes of their own
     (signals, kill -9, clusters, pip installs) or train many runs. CI runs both tiers."""
-    install_clara(session, *TEST_DEPS)
+    # the full mlflow (not the plugin's mlflow-skinny) for the tests that start a server
+    install_clara(session, *TEST_DEPS, "mlflow>=3.5,<4")
     run_pytest(session, "-m", "slow")
 
 

@@ -15,7 +15,7 @@ BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 def test_guide_has_a_page_per_kind_in_the_seeds_order():
     names = [p.stem for p in PAGES if p.stem[0].isdigit()]
     assert names == ["01-data-pipeline", "02-transform", "03-data-loader", "04-model",
-                     "05-loss", "06-optimizer", "07-metric"]
+                     "05-loss", "06-optimizer", "07-metric", "08-run-events"]
     assert "docs/byoc/README.md" in (REPO / "README.md").read_text()
 
 

@@ -53,3 +53,36 @@ def test_new_plugin_refuses_an_existing_folder_and_a_bad_name(tmp_path):
     assert out.returncode == 2 and "Invalid plugin name" in out.stderr
     out = run_clara("plugin", "new", "clara-x", "--kinds", "loss,widget", "--dir", str(tmp_path))
     assert out.returncode == 2 and "choose from loss, transform, model, metric" in out.stderr
+
+
+def test_new_events_plugin_passes_the_kit_and_hears_a_run(tmp_path):
+    """clara plugin new --kinds events: a module of run-event hooks, checked by the kit."""
+    import importlib.util
+    import sys
+
+    import pluggy
+
+    import clara_core.hookspecs as hookspecs
+    from clara_core import RunState
+    from clara_core.testing import check_events_plugin
+    from clara_core.workflow.events import RunEvents
+
+    out = run_clara("plugin", "new", "clara-acme-events", "--kinds", "events",
+                    "--dir", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    root = tmp_path / "clara-acme-events"
+    assert '[project.entry-points."clara.plugins"]' in (root / "pyproject.toml").read_text()
+    spec = importlib.util.spec_from_file_location(
+        "acme_events", root / "src" / "clara_acme_events" / "events.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    check_events_plugin(module)
+    assert "check_events_plugin" in (root / "tests" / "test_conformance.py").read_text()
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(module, name="clara-acme-events:clara_acme_events")
+    lines: list[str] = []
+    RunEvents(RunState(epochs=1, log=lines.append), pm.hook).call(
+        "clara_epoch_ended", epoch=1, metrics={"loss": 0.25})
+    assert lines == ["clara-acme-events: epoch 1 loss 0.2500"]
+    assert "acme_events" not in sys.modules

@@ -4,12 +4,14 @@ see conftest) hears ``clara train``, ``clara validate`` and ``clara infer``."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 import pytest
-from conftest import run_clara
+from conftest import REPO, run_clara
 from train_mmar import make_train_mmar, records
 
 from clara_core.hookspecs import hookimpl
@@ -110,6 +112,23 @@ def test_validate_and_infer_events(trained_copy, tmp_path, fixture_dists):
     assert not cases["broken.nii.gz"]["written"] and cases["broken.nii.gz"]["error"]
     assert seen[-1] == {"hook": "clara_infer_ended",
                         "result": {"written": 1, "skipped": 0, "failed": 1}}
+
+
+def test_the_guides_example_plugin_installs_and_keeps_notes(tmp_path):
+    """examples/clara-run-notes, as docs/byoc/08-run-events.md shows it, pip-installed."""
+    example = REPO / "examples" / "clara-run-notes"
+    source = (example / "src" / "clara_run_notes" / "plugin.py").read_text()
+    assert source in (REPO / "docs" / "byoc" / "08-run-events.md").read_text()
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--disable-pip-version-check", "--target",
+                    str(site), str(example)], check=True, capture_output=True)
+    root = make_train_mmar(tmp_path / "mmar", epochs=2)
+    out = run_clara("train", "-m", str(root), "--no-progress", paths=[str(site)])
+    assert out.returncode == 0, out.stdout + out.stderr
+    notes = (root / "models" / "plugins" / "run_notes.jsonl").read_text().splitlines()
+    assert [json.loads(n)["epoch"] for n in notes] == [1, 2]
+    assert "run notes: best mean_dice" in out.stdout
 
 
 def test_an_unknown_tracker_is_a_config_problem(tmp_path):

@@ -40,6 +40,7 @@ BAD_TRAIN: dict[str, list[object]] = {
     "cpu_channels_last": [0, "no"],
     "determinism": [{"random_seed": "abc"}, {"random_seed": -1}, {"random_seed": 2**32},
                     {"random_seed": 1.5}, 5, [1], "123"],
+    "tracking": ["mlflow", [1], {"mlflow": True}],
 }
 BAD_EVAL: dict[str, list[object]] = {
     "do_validation": ["no", 0],
@@ -52,6 +53,7 @@ BAD_EVAL: dict[str, list[object]] = {
     "use_amp": ["false"],
     "dynamic_input_shape": [None],
     "batch_size": [0, 1.5, "4"],
+    "tracking": ["mlflow", [None]],
 }
 GOOD_TRAIN: dict[str, list[object]] = {
     "epochs": [1, 10**6], "num_training_epoch_per_valid": [1, 5],
@@ -61,6 +63,7 @@ GOOD_TRAIN: dict[str, list[object]] = {
     "train_summary_recording_interval": [0, 1, 10],
     "use_tf32": [True, False], "use_xla": [False], "use_scanning_window": [True, False],
     "determinism": [{"random_seed": 0}, {"random_seed": 2**32 - 1}, {}, None],
+    "tracking": [[], ["mlflow"]],
 }
 
 

@@ -17,7 +17,8 @@ def add_parser(sub: Any) -> None:
                     "point, and tests that run the conformance kit. Then: pip install ./NAME")
     new.add_argument("name", help="distribution name, e.g. clara-acme-losses")
     new.add_argument("--kinds", default=",".join(COMPONENTS),
-                     help=f"comma-separated kinds (default: {','.join(COMPONENTS)})")
+                     help=f"comma-separated kinds (default: {','.join(COMPONENTS)}); add "
+                          "events for a plugin that listens to runs (run-event hooks)")
     new.add_argument("--dir", default=".", help="parent folder (default: current)")
     new.set_defaults(func=run_new)
 

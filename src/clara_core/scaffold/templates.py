@@ -57,6 +57,39 @@ $imports
 test_conformance = conformance_tests([$instances])
 '''
 
+#: ``--kinds events``: a plugin that listens to runs (docs/byoc/08-run-events.md)
+EVENTS = {
+    "group": "clara.plugins", "module": "events",
+    "code": '''"""$title's run events: a line per epoch, and the run's end.
+
+Each hook takes only the arguments it names (pluggy's rule); the arguments are
+listed in clara_core.hookspecs. A hook that raises stops the run as Ctrl-C does, so
+catch what must not stop training.
+"""
+
+from clara_core.hookspecs import hookimpl
+
+
+@hookimpl
+def clara_epoch_ended(run, epoch, metrics):
+    run.log(f"$dist: epoch {epoch} loss {metrics['loss']:.4f}")
+
+
+@hookimpl
+def clara_train_ended(run, result):
+    run.log(f"$dist: {len(result.losses)} epochs in {result.seconds:.1f} s")
+''',
+    "test": '''
+
+def test_events_plugin_matches_the_hookspecs():
+    from clara_core.testing import check_events_plugin
+
+    from $pkg import events
+
+    check_events_plugin(events)
+''',
+}
+
 COMPONENTS: dict[str, dict[str, str]] = {
     "loss": {
         "group": "clara.losses", "module": "losses", "name": "BrierLoss",

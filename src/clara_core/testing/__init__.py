@@ -54,6 +54,7 @@ from clara_core.testing.transform_checks import (
 __all__ = [
     "check_aux_op_contract",
     "check_bad_input_clear_error",
+    "check_events_plugin",
     "check_geometry_consistent",
     "check_get_config_roundtrip",
     "check_handler_events",
