@@ -89,6 +89,18 @@ def test_cross_entropy_dice(seg_batch, layout, skip):
     assert ours(loss, z, y, layout) == pytest.approx(ref, rel=1e-5)
 
 
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+def test_cross_entropy_dice_sigmoid_regions(seg_batch, layout):
+    z, y = seg_batch()  # overlapping region channels: label >= 1 and label >= 2
+    regions = np.concatenate([y >= 1, y >= 2], axis=1).astype(np.float32)
+    sigmoid = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
+    loss = CrossEntropyDice(layout, lambda_dice=0.7, lambda_ce=1.3, smooth=1e-5,
+                            top_smooth=1e-5, is_onehot_targets=True, sigmoid=True)
+    ref = monai(ml.DiceCELoss(sigmoid=True, lambda_dice=0.7, lambda_ce=1.3), z[:, :2], regions)
+    got = ours(loss, z[:, :2], y, layout, onehot=regions, activation=sigmoid)
+    assert got == pytest.approx(ref, rel=1e-5)
+
+
 def test_cross_entropy(seg_batch):
     z, y = seg_batch((9, 8))
     ref = float(torch.nn.CrossEntropyLoss()(torch.from_numpy(z),

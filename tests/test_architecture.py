@@ -23,6 +23,7 @@ LAYERS = [
     {"config"},
     {"data", "builtins"},
     {"workflow"},
+    {"automl", "plan"},
     {"cli", "testing", "scaffold"},
 ]
 RANK = {unit: i for i, units in enumerate(LAYERS) for unit in units}

@@ -89,3 +89,8 @@ def test_classification_pipeline_trains_and_validates(tmp_path):
     truth = {item["image"]: item["label"] for item in items[24:]}
     right = sum(predicted[name] == label for name, label in truth.items())
     assert f"accuracy: {right / 16:.4f}" in out.stdout
+    # clara infer segments: a classifier is told where its predictions come from
+    infer = run_clara("infer", "-m", str(tmp_path), "-i", str(data / "case30.nii.gz"),
+                      "-o", str(tmp_path / "out"))
+    assert infer.returncode == 2 and "Traceback" not in infer.stderr, infer.stderr
+    assert "classifies images" in infer.stderr and "output_infer_result=true" in infer.stderr

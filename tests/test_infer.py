@@ -88,6 +88,17 @@ def test_skip_existing_overwrite_and_parts(trained, tmp_path):
     assert (out / "scan_b_seg.nii.gz").stat().st_mtime_ns != stamp
 
 
+def test_numbered_scans_of_a_one_channel_model_are_cases_of_their_own(trained, tmp_path):
+    scans = new_scans(tmp_path / "scans")
+    for i, name in enumerate(sorted(scans)):  # scan_0000, scan_0001, ...: nnU-Net-like names
+        folder = tmp_path / "scans"
+        os.rename(folder / f"{name}.nii.gz", folder / f"scan_{i:04d}.nii.gz")
+    out = tmp_path / "out"
+    done = run_clara("infer", "-m", str(trained), "-i", str(tmp_path / "scans"), "-o", str(out))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(os.listdir(out)) == [f"scan_{i:04d}_seg.nii.gz" for i in range(len(scans))]
+
+
 def test_bad_inputs_are_listed_and_skipped(trained, tmp_path):
     new_scans(tmp_path / "scans")
     bad = tmp_path / "bad"
@@ -151,6 +162,16 @@ def test_usage_errors(trained, tmp_path):
     no_weights = run_clara("infer", "-m", str(trained), "-i", str(tmp_path / "scans"), "-o",
                            str(tmp_path / "out"), "--checkpoint", "nothing.weights.h5")
     assert no_weights.returncode == 2 and "does not exist" in no_weights.stderr
+    window = run_clara("infer", "-m", str(trained), "-i", str(tmp_path / "scans"), "-o",
+                       str(tmp_path / "out"), "--roi-size", "16", "16", "16",
+                       "--sw-batch-size", "2048")
+    assert window.returncode == 2 and "Traceback" not in window.stderr
+    assert "--sw-batch-size 2048" in window.stderr and "[1, 1024]" in window.stderr
+    from pydicom.data import get_testdata_file
+
+    one = run_clara("infer", "-m", str(trained), "-i", get_testdata_file("CT_small.dcm"), "-o",
+                    str(tmp_path / "out"))
+    assert one.returncode == 2 and "is one DICOM file: give the folder" in one.stderr
 
 
 @pytest.mark.slow
@@ -179,10 +200,10 @@ def test_export_formats_others_can_run(trained, tmp_path):
                        "--input-shape", "24", "24", "24", "--force")
     assert forced.returncode == 0, forced.stderr
     session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    assert session.get_inputs()[0].shape == [1, 24, 24, 24, 1]
+    assert session.get_inputs()[0].shape[1:] == [24, 24, 24, 1]  # the batch stays free
     no_shape = run_clara("export", "-m", str(trained), "--format", "onnx", "-o",
-                         str(tmp_path / "x.onnx"))
-    assert no_shape.returncode == 2 and "--input-shape" in no_shape.stderr
+                         str(tmp_path / "x.onnx"))  # free batch and spatial axes
+    assert no_shape.returncode == 0 and "any spatial size" in no_shape.stdout, no_shape.stderr
 
 
 def test_sdk_validate_form_segments_without_labels(trained, tmp_path):
@@ -270,3 +291,17 @@ def test_one_loader_of_a_runs_model_for_infer_export_and_checkpoint_loader(tmp_p
     with pytest.raises(ClaraError, match="CheckpointLoader checkpoint latest: .*choose one "
                                          "of best, final, latest"):
         CheckpointLoader(folder.path, "latest").load(None)
+
+
+def test_a_datalist_item_may_list_one_file_per_channel(tmp_path):
+    from clara_core.workflow.infer import expand_inputs
+
+    for name in ("p1_0000", "p1_0001", "p2_t2", "p2_adc", "p3_0000"):
+        (tmp_path / f"{name}.nii.gz").write_bytes(b"")
+    (tmp_path / "cases.json").write_text(json.dumps({"testing": [
+        {"image": ["p1_0000.nii.gz", "p1_0001.nii.gz"]}, {"image": ["p2_t2.nii.gz", "p2_adc.nii.gz"]},
+        {"image": ["p3_0000.nii.gz"]}]}))
+    items = expand_inputs([str(tmp_path / "cases.json")])
+    assert [i.name for i in items] == ["p1", "p2_t2", "p3_0000"]  # outputs p1_seg.nii.gz, ...
+    assert items[0].image == [str(tmp_path / "p1_0000.nii.gz"), str(tmp_path / "p1_0001.nii.gz")]
+    assert items[2].image == str(tmp_path / "p3_0000.nii.gz") and not items[2].files

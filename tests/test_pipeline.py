@@ -80,12 +80,13 @@ def test_validation_cases_are_the_same_whatever_the_worker_count(tmp_path):
         for x, y in zip(a, b, strict=True))
 
 
-def test_the_sdk_crop_size_and_batching_switches_are_declared_without_effect():
+def test_the_sdk_crop_size_is_declared_without_effect_and_batching_taken():
     import inspect
 
-    for name in ("output_crop_size", "batched_by_transforms"):
-        assert name in SegmentationImagePipeline.no_effect_args
-        assert name not in inspect.signature(SegmentationImagePipeline).parameters
+    params = inspect.signature(SegmentationImagePipeline).parameters
+    assert "output_crop_size" in SegmentationImagePipeline.no_effect_args
+    assert "output_crop_size" not in params
+    assert "batched_by_transforms" in params  # output_batch_size cases x their samples
 
 
 def test_cache_all_runs_the_prefix_once_per_case(tmp_path):

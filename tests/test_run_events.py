@@ -53,6 +53,7 @@ def test_a_plugin_hears_one_stream_of_training_events(tmp_path, fixture_dists):
                         "error": None}
 
 
+@pytest.mark.slow  # several processes: the slow tier
 def test_a_raising_hook_stops_like_ctrl_c_and_names_the_plugin(tmp_path, fixture_dists):
     root = make_train_mmar(tmp_path / "mmar", epochs=3)
     log = tmp_path / "events.jsonl"

@@ -61,6 +61,12 @@ def test_each_component_builds_from_its_documented_defaults(fact, loaded):
                       .replace("{MMAR_CKPT_DIR}", "models")
                       .replace("{MMAR_EVAL_OUTPUT_PATH}", "eval"))
     builder = ConfigBuilder(Registry())
+    if "renamed" in fact:  # a TLT name: refused in one line naming the new component
+        with pytest.raises(Exception) as error:
+            builder.create(fact["kind"], {"name": fact["name"], "args": args}, loaded)
+        assert str(error.value).count("\n  - ") == 1 and f"of {fact['renamed']!r}" in \
+            str(error.value)
+        return
     component = builder.create(fact["kind"], {"name": fact["name"], "args": args}, loaded)
     assert type(component).__name__ == fact["name"]
     no_effect = type(component).no_effect_args
@@ -82,7 +88,12 @@ def test_sdk_argument_names_and_ours_are_one_argument(loaded):
 AUTOML = {
     "epochs": 1, "train_summary_recording_interval": 1, "learning_rate": 1e-3,
     "search": [{"domain": "lr", "args": ["learning_rate"], "type": "float",
-                "targets": [1e-4, 1e-3]}],
+                "targets": [1e-4, 1e-3]},
+               # the variables the entries below apply (an undefined one is an error)
+               {"domain": "transform", "type": "enum", "args": ["loss1", "loss2"],
+                "targets": [[False, True], [True, False]]},
+               {"domain": "transform", "type": "float", "args": ["myProb"],
+                "targets": [0.0, 0.5]}],
 }
 
 

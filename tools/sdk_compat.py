@@ -13,6 +13,9 @@ Each row's status comes from the installed registry and the component classes:
   another is refused in one line saying why and what to use instead;
 - missing: none of these (the test fails).
 
+A name the SDK renamed when it left TLT (a fact with ``renamed``) is refused: the
+registry's message names the new component.
+
 A value that cannot work on TensorFlow 2 (a TF1 frozen graph, say) is refused when
 the component meets it, in one line naming what to use instead; the table lists
 the component as supported and its detail says so.
@@ -58,7 +61,12 @@ def component_rows(fact: dict[str, Any], registry: Any) -> list[Row]:
     try:
         cls = registry.resolve(kind, name)
     except ClaraError as exc:
-        return [Row(kind, name, "", None, "missing", str(exc).splitlines()[0], source)]
+        text = str(exc).splitlines()[0]
+        new = fact.get("renamed")
+        if new and f"of {new!r}" in text:  # a name from before Clara Train 3, refused
+            return [Row(kind, name, "", None, "refused", f"the TLT name of {new}: use {new}",
+                        source)]
+        return [Row(kind, name, "", None, "missing", text, source)]
     where = f"{cls.__module__}.{cls.__qualname__}"
     rows = [Row(kind, name, "", None, "supported", where, source)]
     params = inspect.signature(cls.__init__).parameters

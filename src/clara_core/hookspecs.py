@@ -144,10 +144,35 @@ def clara_infer_ended(run: Any, result: dict[str, int]) -> None:
     """``clara infer`` ended: counts of ``written``, ``skipped`` and ``failed`` inputs."""
 
 
+@hookspec
+def clara_search_started(run: Any, search: dict[str, Any]) -> dict[str, str] | None:
+    """``clara automl`` starts or resumes a search in ``run.run_folder``
+    (``automl/<run_id>``): ``search`` holds ``run_id``, ``study`` (the journal file or
+    storage URL, the same for every process that joins), ``train_config``,
+    ``search_items``, ``max_rounds`` and ``workers``. A plugin may return environment
+    variables every trial's ``clara train`` process gets (a tracker's parent run)."""
+
+
+@hookspec
+def clara_trial_ended(run: Any, trial: int, job: str, state: str, score: float | None,
+                      values: dict[str, Any], epochs: int) -> None:
+    """A trial of the search ended: its number, its MMAR's folder name (``job``), its
+    ``state`` (complete, pruned, failed, interrupted), its best key-metric ``score``,
+    the concrete search ``values`` it trained with and the ``epochs`` it ran."""
+
+
+@hookspec
+def clara_search_ended(run: Any, result: dict[str, Any]) -> None:
+    """This process's part of the search ended: ``result`` counts the study's trials
+    per state and holds ``best_score`` and ``best_trial`` (None when none completed)
+    and ``interrupted``."""
+
+
 #: the run-event hooks, in the order a training run calls them
 RUN_EVENTS = (
     "clara_train_started", "clara_train_summary", "clara_epoch_ended",
     "clara_validation_ended", "clara_checkpoint_saved", "clara_train_ended",
     "clara_validate_started", "clara_case_validated", "clara_validate_ended",
     "clara_infer_started", "clara_case_inferred", "clara_infer_ended",
+    "clara_search_started", "clara_trial_ended", "clara_search_ended",
 )

@@ -23,6 +23,7 @@ SEGMENTATION = [
     CrossEntropy(), CrossEntropy("channels_last", is_onehot_targets=True),
     Focal(), Focal("channels_last", gamma=0.5, alpha=0.25, skip_background=True),
     CrossEntropyDice(skip_background=True), FocalDice("channels_last"),
+    CrossEntropyDice("channels_last", is_onehot_targets=True, sigmoid=True),
     Tversky(alpha=0.3, beta=0.7), Tversky("channels_last", skip_background=True),
     GeneralizedDice(), GeneralizedDice("channels_last", w_type="simple", skip_background=True),
     GeneralizedDice(w_type="uniform"),
@@ -75,6 +76,17 @@ def test_onehot_and_label_map_targets_agree(loss):
     as_onehot = type(loss).from_config({**loss.get_config(), "is_onehot_targets": True})
     assert float(loss.get_loss(p, y)) == pytest.approx(float(as_onehot.get_loss(p, onehot)),
                                                        rel=1e-6)
+
+
+def test_sigmoid_cross_entropy_is_the_binary_cross_entropy_of_each_channel():
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.05, 0.95, size=(2, 3, 4, 5)).astype(np.float32)
+    t = (rng.random((2, 3, 4, 5)) > 0.5).astype(np.float32)  # overlapping channels
+    expected = np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p)))
+    got = CrossEntropy(is_onehot_targets=True, sigmoid=True).get_loss(p, t)
+    assert float(got) == pytest.approx(float(expected), rel=1e-5)
+    with pytest.raises(ValueError, match="is_onehot_targets"):
+        CrossEntropy(sigmoid=True)
 
 
 def test_perfect_prediction_scores_zero():

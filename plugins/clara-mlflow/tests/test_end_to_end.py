@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import run_clara
 from mlflow_helpers import artifacts, embedded_uri, history, runs_of
 from train_mmar import make_train_mmar, records
@@ -68,3 +69,36 @@ def test_train_resume_and_validate_log_to_the_mmars_store(tmp_path):
     assert val_run.data.tags["clara.command"] == "validate"
     assert set(history(uri, val_run.info.run_id)) >= {"mean_dice"}
     assert "validation/cases.csv" in artifacts(uri, val_run.info.run_id)
+
+
+@pytest.mark.slow  # several processes: the slow tier
+def test_a_tracked_search_nests_each_trial_run_under_the_search_run(tmp_path):
+    root = make_train_mmar(tmp_path / "liver", cases=3, epochs=1)
+    path = root / "config" / "config_train.json"
+    config = json.loads(path.read_text())
+    config["search"] = [{"domain": "lr", "args": ["learning_rate"], "type": "float",
+                         "targets": [0.001, 0.02]}]
+    path.write_text(json.dumps(config))
+    (root / "config" / "config_automl.json").write_text(json.dumps(
+        {"controller": {"name": "RandomController", "args": {"max_rounds": 2, "seed": 1}}}))
+    out = run_clara("automl", "-m", str(root), "--set", "run_id=lr", "--tracking", "mlflow")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "warning" not in out.stdout + out.stderr
+    uri = embedded_uri(root)  # the trials log to the searched MMAR's store, not their own
+    assert not (root / "automl" / "lr" / "trial_000" / "mlruns").exists()
+    runs = runs_of(uri, "liver")
+    [search] = [r for r in runs if r.data.tags.get("clara.command") == "automl"]
+    children = sorted((r for r in runs if r is not search), key=lambda r: r.info.run_name)
+    assert [r.info.run_name for r in children] == ["trial_000", "trial_001"]
+    assert all(r.data.tags["mlflow.parentRunId"] == search.info.run_id for r in children)
+    assert all(r.info.status == "FINISHED" for r in runs)
+    scores = history(uri, search.info.run_id)["score"]
+    assert [step for step, _ in scores] == [0, 1]
+    trained = [float(history(uri, r.info.run_id)["mean_dice"][-1][1]) for r in children]
+    assert [v for _, v in scores] == pytest.approx(trained)
+    assert search.data.params["max_rounds"] == "2" and search.data.tags["clara.trials_complete"] == "2"
+
+    # the same command on the finished search: the same search run, no third trial
+    again = run_clara("automl", "-m", str(root), "--set", "run_id=lr", "--tracking", "mlflow")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert len(runs_of(uri, "liver")) == 3

@@ -92,6 +92,15 @@ def test_densenet_conformance(component, check):
     check(component)
 
 
+@pytest.mark.parametrize("cls", [ResNet18, DenseNet121])
+def test_the_sdks_weight_decay_is_an_l2_penalty_on_every_kernel(cls):
+    plain = build(cls(num_classes=2, data_format="channels_last"), (32, 32, 1))
+    decayed = build(cls(num_classes=2, data_format="channels_last", weight_decay=1e-4),
+                    (32, 32, 1))
+    convs = [w for w in decayed.weights if "kernel" in w.path and len(w.shape) == 4]
+    assert not plain.losses and len(decayed.losses) == len(convs) > 10
+
+
 @pytest.mark.parametrize("cls, published", [(ResNet18, 11_689_512), (ResNet34, 21_797_672),
                                              (ResNet50, 25_557_032), (DenseNet121, 7_978_856)])
 def test_classification_parameter_counts_equal_torchvision(cls, published):

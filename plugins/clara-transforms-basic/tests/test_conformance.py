@@ -6,6 +6,7 @@ import numpy as np
 import scipy.io
 import SimpleITK as sitk
 from clara_transforms_basic import (
+    brats,
     channels,
     crop,
     crop_fixed,
@@ -84,6 +85,10 @@ def sample(component):
         ctx = TransformContext()
         ctx.set_image("image", MedicalImage(np.zeros((6, 7, 8)), "DHW", {"affine": np.eye(4)}))
         return ctx
+    if isinstance(component, channels.MergeBatchDims):  # a batch, as batch_transforms get
+        rng = np.random.default_rng(0)
+        return TransformContext({f: MedicalImage(rng.normal(size=(4, 1, 6, 6, 6)), "NCDHW")
+                                 for f in component.fields})
     return default_sample(component)
 
 
@@ -114,6 +119,8 @@ COMPONENTS = [
     intensity.ScaleShiftIntensity("image", scale=2.0, shift=0.5),
     intensity.ScaleIntensityOscillation("image", magnitude=0.2),
     intensity.NormalizeNonzeroIntensities("image"),
+    intensity.ScaleIntensityRange("image", a_min=-1.0, a_max=1.0, clip=True, channels=[0]),
+    intensity.NormalizeNonzeroIntensities("image", channels=[0]),
     intensity.CenterData("image"),
     intensity.AdjustContrast("image", gamma=1.5),
     intensity.ThresholdValues("image", threshold=0.0),
@@ -127,6 +134,11 @@ COMPONENTS = [
     warp.RandomRotate2D("image", "label", angle=30, probability=0.8),
     warp.RandomRotate3D("image", "label", angle=[10, 10, 30], probability=0.8),
     label.ConvertToMultiChannelBasedOnLabel("label", labels=[1]),
+    label.ConvertToMultiChannelBasedOnLabel("label", labels=[[1, 2], 2]),
+    label.MapLabelValue("label", [0, 1], [0, 3]),
+    brats.ConvertToMultiChannelBasedOnBratsClasses("label"),
+    channels.ConvertToChannelsLast(["image", "label"]),
+    channels.MergeBatchDims(["image", "label"]),
     label.ArgmaxAcrossChannels("label"),
     label.KeepLargestCC("label", connectivity=1),
 ]
@@ -171,3 +183,12 @@ def test_sdk_transform_conformance(component, check):
 ])
 def test_writer_conformance(component, check):
     check(component)
+
+
+def test_every_transform_of_the_plugin_runs_the_kit():
+    from importlib.metadata import entry_points
+
+    names = {ep.name for ep in entry_points(group="clara.transforms")
+             if ep.value.startswith("clara_transforms_basic.")}
+    checked = {type(c).__name__ for c in COMPONENTS + SDK_COMPONENTS}
+    assert names - checked == set(), "add these to a conformance list"

@@ -16,7 +16,8 @@ from clara_core.testing import conformance_tests
 
 
 def load(loader, path):
-    return loader.transform(TransformContext({"image": str(path)})).get_image("image")
+    value = path if isinstance(path, list) else str(path)
+    return loader.transform(TransformContext({"image": value})).get_image("image")
 
 
 @pytest.mark.parametrize("name", ["anatomical.nii", "standard.nii.gz",
@@ -122,6 +123,30 @@ def test_dicom_series_errors_name_the_folder(tmp_path):
         load(LoadDicomSeries("image"), tmp_path / "notes.txt")
 
 
+def test_a_series_with_a_missing_slice_is_refused_not_stretched(tmp_path):
+    import pydicom
+    from clara_transforms_basic.loaders.sitk import LoadDicomSeries
+    from pydicom.data import get_testdata_file
+
+    source = get_testdata_file("CT_small.dcm")
+    z0 = float(pydicom.dcmread(source).ImagePositionPatient[2])
+    folder = _series_from(str(tmp_path), source, [z0, z0 + 2.0, z0 + 6.0, z0 + 8.0])
+    with pytest.raises(ValueError, match=r"not evenly spaced: slices 2 and 3 of 4 are 4 mm "
+                                         r"apart where the others are 2 mm \(a missing"):
+        load(LoadDicomSeries("image"), folder)
+
+
+def test_a_folder_of_one_dicom_file_is_that_file(tmp_path):
+    import shutil
+
+    from clara_transforms_basic.loaders.sitk import LoadDicomSeries
+    from pydicom.data import get_testdata_file
+
+    shutil.copy(get_testdata_file("CT_small.dcm"), tmp_path / "only.dcm")
+    img = load(LoadDicomSeries("image"), str(tmp_path))
+    assert img.get_data().shape == (128, 128, 1) and img.get_property("num_slices") == 1
+
+
 # -- 2D and array files ------------------------------------------------------------
 
 def test_png_and_jpg_grey_and_colour(tmp_path):
@@ -191,3 +216,84 @@ def test_load_nifti_reads_gzip_itself_like_nibabel(tmp_path):
     (tmp_path / "cut.nii.gz").write_bytes((tmp_path / "two.nii.gz").read_bytes()[:-20])
     with pytest.raises(ValueError, match="cut.nii.gz.*truncated"):
         load(LoadNifti("image"), tmp_path / "cut.nii.gz")
+
+
+# -- one file per channel ------------------------------------------------------------
+
+def _channel_files(tmp_path, count=2, shape=(6, 5, 4), affine=None):
+    """``count`` 3D NIfTI files, channel ``c`` holding ``c * 100 + index``; their 4D twin."""
+    affine = np.diag([0.8, 0.8, 2.5, 1.0]) if affine is None else affine
+    base = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    paths = []
+    for c in range(count):
+        paths.append(str(tmp_path / f"case_{c:04d}.nii.gz"))
+        nib.save(nib.Nifti1Image(base + 100 * c, affine), paths[-1])
+    stacked = np.stack([base + 100 * c for c in range(count)], axis=-1)
+    nib.save(nib.Nifti1Image(stacked, affine), tmp_path / "case_4d.nii.gz")
+    # SimpleITK's multi-channel file: a vector image (components), as LoadImage reads it
+    vector = sitk.GetImageFromArray(np.transpose(stacked, (2, 1, 0, 3)), isVector=True)
+    vector.CopyInformation(sitk.ReadImage(paths[0]))
+    sitk.WriteImage(vector, str(tmp_path / "case_4d.mha"))
+    return paths, str(tmp_path / "case_4d.nii.gz")
+
+
+@pytest.mark.parametrize("loader", [LoadNifti, LoadImage])
+def test_channel_files_stack_in_list_order_like_a_4d_file(tmp_path, loader):
+    paths, four_d = _channel_files(tmp_path, count=3)
+    ours = load(loader("image"), paths)
+    twin = load(loader("image"), four_d if loader is LoadNifti else four_d[:-7] + ".mha")
+    assert str(ours.get_shape_format()) == str(twin.get_shape_format()) == "DHWC"
+    np.testing.assert_array_equal(ours.get_data(), twin.get_data())
+    assert ours.get_data()[0, 0, 0].tolist() == [0.0, 100.0, 200.0]
+    assert ours.get_property("spacing") == twin.get_property("spacing")
+    np.testing.assert_allclose(ours.get_property("affine"), twin.get_property("affine"))
+    if loader is LoadNifti:  # the file's shape, as a 4D file records it
+        assert ours.get_property("original_shape") == twin.get_property("original_shape") \
+            == (6, 5, 4, 3)
+    assert ours.get_property("filename") == paths[0]
+    reordered = load(loader("image"), [paths[1], paths[0]])
+    assert reordered.get_data()[0, 0, 0].tolist() == [100.0, 0.0]
+
+
+def test_a_list_of_one_file_or_an_array_of_names_loads_like_the_name(tmp_path):
+    paths, _ = _channel_files(tmp_path)
+    plain = load(LoadNifti("image"), paths[0])
+    one = LoadNifti("image").transform(TransformContext({"image": [paths[0]]})).get_image("image")
+    assert str(one.get_shape_format()) == "DHW"
+    np.testing.assert_array_equal(one.get_data(), plain.get_data())
+    names = np.array([p.encode() for p in paths])  # as tf.data hands strings over
+    both = LoadNifti("image").transform(TransformContext({"image": names})).get_image("image")
+    assert both.get_data().shape == (6, 5, 4, 2)
+    with pytest.raises(ValueError, match="field 'image' lists no files"):
+        LoadNifti("image").transform(TransformContext({"image": []}))
+
+
+def test_channel_files_on_another_grid_are_refused_naming_both(tmp_path):
+    paths, _ = _channel_files(tmp_path)
+    other = str(tmp_path / "small.nii.gz")
+    nib.save(nib.Nifti1Image(np.zeros((6, 5, 3), np.float32), np.diag([0.8, 0.8, 2.5, 1])), other)
+    with pytest.raises(ValueError, match=r"LoadNifti: .*small.nii.gz \(DHW, shape \(6, 5, 3\)\) "
+                                         r"is not on the grid of .*case_0000.nii.gz \(DHW, shape "
+                                         r"\(6, 5, 4\)\).*resample them"):
+        load(LoadNifti("image"), [paths[0], other])
+    moved = str(tmp_path / "moved.nii.gz")
+    nib.save(nib.Nifti1Image(np.zeros((6, 5, 4), np.float32), np.diag([1.0, 0.8, 2.5, 1])), moved)
+    with pytest.raises(ValueError, match=r"moved.nii.gz has spacing \[1.0, 0.8, 2.5\] but "
+                                         r".*case_0000.nii.gz has \[0.8, 0.8, 2.5\]"):
+        load(LoadImage("image"), [paths[0], moved])
+    # header round-off is the same grid
+    nudged = str(tmp_path / "nudged.nii.gz")
+    nib.save(nib.Nifti1Image(np.zeros((6, 5, 4), np.float32),
+                             np.diag([0.8, 0.8, 2.5, 1]) + 1e-6), nudged)
+    assert load(LoadNifti("image"), [paths[0], nudged]).get_data().shape == (6, 5, 4, 2)
+
+
+def test_channel_files_that_have_channels_are_joined_along_them(tmp_path):
+    from clara_transforms_basic.loaders.arrays import LoadNumpy
+
+    np.save(tmp_path / "a.npy", np.zeros((2, 3, 4, 5), np.float32))
+    np.save(tmp_path / "b.npy", np.ones((1, 3, 4, 5), np.float32))
+    img = load(LoadNumpy("image", shape="CDHW"), [str(tmp_path / "a.npy"), str(tmp_path / "b.npy")])
+    assert str(img.get_shape_format()) == "CDHW" and img.get_data().shape == (3, 3, 4, 5)
+    assert img.get_data()[:, 0, 0, 0].tolist() == [0.0, 0.0, 1.0]
+    assert img.get_property("original_shape") == (3, 3, 4, 5)

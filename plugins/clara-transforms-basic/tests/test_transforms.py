@@ -162,3 +162,23 @@ def test_resample_label_keeps_values_and_position():
         idx = np.argwhere(img.get_data()[0] > 0).mean(0)
         return img.get_property("affine")[:3, :3] @ idx + img.get_property("affine")[:3, 3]
     np.testing.assert_allclose(world_centre(res), [12.5, 15.5, 15.0], atol=0.8)  # 1 x 1 x 3 mm
+
+
+def test_intensity_transforms_of_some_channels_leave_the_others_alone():
+    from clara_transforms_basic.intensity import NormalizeNonzeroIntensities, ScaleIntensityRange
+
+    data = np.stack([np.full((4, 4, 4), -1000.0), np.arange(64.0).reshape(4, 4, 4)])
+    ctx = TransformContext()
+    ctx.set_image("image", MedicalImage(data.astype(np.float32), "CDHW"))
+    ct = ScaleIntensityRange("image", a_min=-1000.0, a_max=1000.0, b_min=0.0, b_max=1.0,
+                             clip=True, channels=[0])
+    out = ct.transform(ctx).get_image("image").get_data()
+    assert out.shape == data.shape and out.dtype == np.float32
+    assert np.all(out[0] == 0.0) and np.array_equal(out[1], data[1])
+    mr = NormalizeNonzeroIntensities("image", channels=[1]).transform(ctx).get_image("image")
+    values = mr.get_data()[1][data[1] != 0]
+    assert abs(values.mean()) < 1e-5 and np.all(mr.get_data()[0] == 0.0)
+    with pytest.raises(ValueError, match="field 'image' has 2 channel.*no channel 2"):
+        ScaleIntensityRange("image", a_min=0, a_max=1, channels=[2]).transform(ctx)
+    with pytest.raises(ValueError, match="Invalid value for argument `channels`"):
+        NormalizeNonzeroIntensities("image", channels=[1, 1])

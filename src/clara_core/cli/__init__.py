@@ -19,6 +19,8 @@ COMMANDS = {
     "infer": "clara_core.cli.infer_cmd",
     "export": "clara_core.cli.export_cmd",
     "plugin": "clara_core.cli.plugin_cmd",
+    "automl": "clara_core.cli.automl_cmd",
+    "plan": "clara_core.cli.plan_cmd",
 }
 
 

@@ -62,6 +62,11 @@ def run_check(args: argparse.Namespace) -> int:
                 for section in built.sections.values() for v in section.values())
     for notice in built.notices:
         print(f"{built.loaded.config_path}: notice: {notice}")
+    from clara_core.workflow.out_of_memory import memory_warning
+
+    warning = None if built.loaded.is_eval else memory_warning(built.loaded.config)
+    if warning:
+        print(f"{built.loaded.config_path}: warning: {warning}")
     print(f"{built.loaded.config_path}: OK ({count} components)")
     return 0
 

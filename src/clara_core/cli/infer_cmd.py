@@ -14,7 +14,8 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "infer", help="segment new scans with a trained MMAR (no labels needed)",
         description="Segment images with the MMAR's trained model: its validation "
-                    "pre-transforms, a sliding window and argmax, written as "
+                    "pre-transforms, a sliding window and argmax (a sigmoid model: each "
+                    "channel thresholded at 0.5, one channel per class), written as "
                     "OUTDIR/<name>_seg.nii.gz on each input's own grid. Outputs that "
                     "exist are skipped (use --overwrite), so an interrupted run continues. "
                     "Exit code 0: every input segmented or skipped; 1: some inputs failed "
@@ -42,6 +43,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--sw-batch-size", type=int, default=1, help="windows per model call")
     p.add_argument("--tta", action="store_true",
                    help="test-time augmentation: average over mirrored copies on every axis")
+    p.add_argument("--amp", action="store_true",
+                   help="half-precision inference: float16 on a GPU, bfloat16 on CPUs "
+                        "(float32 weights; see benchmarks/infer_amp.py for its error)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run_infer)
 
@@ -56,8 +60,15 @@ def _inferer(args: argparse.Namespace, configured: Any) -> Any:
         return configured  # a whole-image inferer: use it as configured
     flips = [list(c) for n in range(1, len(roi) + 1)
              for c in itertools.combinations(range(len(roi)), n)] if args.tta else None
-    return TFScanWindowInferer(roi_size=list(roi), overlap=args.overlap, mode=args.mode,
-                               sw_batch_size=args.sw_batch_size, tta_flips=flips)
+    try:
+        return TFScanWindowInferer(roi_size=list(roi), overlap=args.overlap, mode=args.mode,
+                                   sw_batch_size=args.sw_batch_size, tta_flips=flips)
+    except ValueError as exc:  # the inferer's own argument check, worded for the flags
+        flags = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in (
+            ("roi_size", " ".join(map(str, roi))), ("overlap", args.overlap),
+            ("mode", args.mode), ("sw_batch_size", args.sw_batch_size)))
+        raise ClaraError(f"the sliding window of clara infer ({flags}): {exc} Change the "
+                         "flag it names.") from None
 
 
 def run_infer(args: argparse.Namespace) -> int:
@@ -74,11 +85,22 @@ def run_infer(args: argparse.Namespace) -> int:
     config_path, env_path, root = locate(args.mmar, args.config, args.env)
     loaded = load_config(config_path, env_path, [], root)
     built = build_config(loaded, Registry(policy=Policy.from_environment()), check_data=False)
-    items = expand_inputs(args.input, args.key)[args.part_id::args.num_parts]
+    data_root = loaded.env.get("DATA_ROOT")
+    data_root = loaded.path_in_mmar(str(data_root)) if data_root else None
     configured = built.sections.get("validate", {}).get("inferer")
+    amp = None
+    if args.amp:
+        from clara_core.workflow.runtime import has_gpu
+
+        amp = "float16" if has_gpu() else "bfloat16"
     run = Inference(built, args.output, args.checkpoint, args.overwrite,
-                    args.save_probabilities, _inferer(args, configured))
-    with _progress(len(items), not args.no_progress) as advance:
+                    args.save_probabilities, _inferer(args, configured), amp=amp)
+    items = expand_inputs(args.input, args.key, data_root, run.registry.loader_suffixes(),
+                          run.takes_channels)[args.part_id::args.num_parts]
+    from clara_core.workflow.out_of_memory import explain_out_of_memory
+
+    with explain_out_of_memory("infer", loaded.config, args.roi_size), \
+            _progress(len(items), not args.no_progress) as advance:
         report = run.run(items, advance)
     print(f"segmented {len(report.written) // (2 if args.save_probabilities else 1)} "
           f"input(s) into {run.output}; skipped {len(report.skipped)} with an output "

@@ -38,10 +38,13 @@ def run_train(args: argparse.Namespace) -> int:
     built = load_and_build(args)  # all config problems before TensorFlow is imported
     from clara_core.mmar.run_folder import RunFolder
     from clara_core.workflow.cluster import resolve_cluster
+    from clara_core.workflow.out_of_memory import explain_out_of_memory
     from clara_core.workflow.trainer import Trainer
 
-    result = Trainer(built, progress=False if args.no_progress else None,
-                     cluster=resolve_cluster(args.cluster)).run(args.resume)
+    trainer = Trainer(built, progress=False if args.no_progress else None,
+                      cluster=resolve_cluster(args.cluster))
+    with explain_out_of_memory("train", built.loaded.config, resume=lambda: trainer.resume_note):
+        result = trainer.run(args.resume)
     done = len(result.losses)
     if result.interrupted:
         print(f"\nstopped after {done} complete epochs; checkpoint written to "

@@ -35,8 +35,10 @@ def run_validate(args: argparse.Namespace) -> int:
                          "a validation config (model_loader, val_metrics, ...). Train with "
                          "clara train.")
     from clara_core.workflow.evaluate import Evaluator
+    from clara_core.workflow.out_of_memory import explain_out_of_memory
 
-    result = Evaluator(built, args.key).run()
+    with explain_out_of_memory("validate", built.loaded.config):
+        result = Evaluator(built, args.key).run()
     print(f"validated {result.cases} case(s) in {result.seconds:.1f} s")
     for name, value in result.metrics.items():
         print(f"  {name}: {value:.4f}")

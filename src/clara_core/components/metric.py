@@ -27,6 +27,13 @@ class MetricList:
     def __init__(
         self, name: str, invalid_value: float = float("nan"), report_path: str | None = None
     ) -> None:
+        from clara_core.arguments import check_argument
+
+        # the name is a file name of the reports (<name>_raw.csv) and a log key
+        check_argument(type(self).__name__, "name", name, isinstance(name, str) and
+                       name.strip() not in ("", ".", "..") and
+                       not any(c in name for c in "/\\\0"),
+                       "a metric name usable as a file name (no '/', '\\' or NUL)")
         self.name = name
         self.invalid_value = invalid_value
         self.report_path = report_path

@@ -50,6 +50,9 @@ class DataPipeline(GraphComponent):
     label_field: str = "label"
     #: samples per training batch
     output_batch_size: int = 1
+    #: whether datalist items enter the ``pre_transforms`` as they are (file names, so
+    #: the chain must load them); a pipeline that reads its files itself leaves False
+    items_are_file_names: bool = False
     # what the engine sets up (class defaults: the seed's pipelines never call a base
     # __init__, so set-up state must not depend on one)
     _root: str | None = None

@@ -32,6 +32,21 @@ class Transformer(Component):
     #: loaders: True when the loader reads a folder (a DICOM series), not a file
     reads_folders: ClassVar[bool] = False
 
+    #: batch transforms: True for one that merges the samples of each case into the
+    #: batch (the SDK's ``MergeBatchDims``): a step then takes ``output_batch_size``
+    #: cases with all their samples
+    merges_case_samples: ClassVar[bool] = False
+
+    #: the constructor arguments, kept as attributes of the same name, that name the
+    #: context fields this transform reads (a name, a list of names or None); ``config
+    #: check`` follows them along the chain: each must come from the datalist or an
+    #: earlier transform. Empty: not declared, not checked (see :meth:`fields_read`)
+    field_args: ClassVar[tuple[str, ...]] = ()
+
+    #: the arguments (attributes) naming fields the transform adds, beside those it
+    #: reads and replaces (``SplitBasedOnLabel``'s ``label_names``)
+    output_field_args: ClassVar[tuple[str, ...]] = ()
+
     @classmethod
     def for_field(cls: type[_T], field: str, dtype: str | None = None) -> _T:
         """This loader reading ``field`` as ``dtype`` (None: its default), which is how
@@ -41,6 +56,27 @@ class Transformer(Component):
         if dtype is None:
             return cls(fields=field)
         return cls(fields=field, dtype=dtype)
+
+    def fields_read(self) -> list[str] | None:
+        """The fields this transform reads, from :attr:`field_args`; None when it does
+        not declare them (a transform computing its names overrides this)."""
+        return _named_fields(self, self.field_args) if self.field_args else None
+
+    def fields_written(self) -> list[str] | None:
+        """The fields this transform sets: those it reads (in place) and those of
+        :attr:`output_field_args`. None: not known, so the fields read after it cannot
+        be checked (the default of a transform that declares nothing).
+
+        >>> class Split(Transformer):
+        ...     field_args, output_field_args = ("field",), ("names",)
+        ...     def __init__(self, field, names):
+        ...         self.field, self.names = field, names
+        >>> Split("label", ["a", "b"]).fields_written(), Transformer().fields_written()
+        (['label', 'a', 'b'], None)
+        """
+        read = self.fields_read()
+        written = _named_fields(self, self.output_field_args)
+        return None if read is None or written is None else [*read, *written]
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
         raise NotImplementedError(f"Class {type(self).__name__} does not implement transform.")
@@ -62,8 +98,27 @@ class Transformer(Component):
         return True
 
 
+_MISSING = object()
+
+
+def _named_fields(transform: Transformer, args: tuple[str, ...]) -> list[str] | None:
+    """The field names held by ``transform``'s attributes ``args`` (a name, a list of
+    names, None for none); None when one is missing or holds something else."""
+    names: list[str] = []
+    for arg in args:
+        value = getattr(transform, arg, _MISSING)
+        if value is None:
+            continue
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
+            return None  # missing, or not names: not declared after all
+        names += values
+    return names
+
+
 class MultiFieldTransformer(Transformer):
-    """A transform applied to each of ``fields`` (one name or a list of names).
+    """A transform applied to each of ``fields`` (one name or a list of names), in
+    place: it reads and replaces those fields (:attr:`Transformer.field_args`).
 
     >>> MultiFieldTransformer("image").fields
     ['image']
@@ -74,6 +129,8 @@ class MultiFieldTransformer(Transformer):
     ...
     ValueError: Invalid value for argument `fields` of MultiFieldTransformer: expected a field name or a non-empty list of field names, received [].
     """
+
+    field_args: ClassVar[tuple[str, ...]] = ("fields",)
 
     def __init__(self, fields: str | Sequence[str]) -> None:
         names = [fields] if isinstance(fields, str) else list(fields)

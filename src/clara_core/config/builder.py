@@ -21,7 +21,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from clara_core.components.base import Component
-from clara_core.config.automl import default_choices, search_notice
+from clara_core.config.automl import check_search_space, default_choices, search_notice
+from clara_core.config.comments import comments_notice
+from clara_core.config.consistency import check_consistency
 from clara_core.config.datalist import check_datalist
 from clara_core.config.entries import Entry, assemble, layout, walk
 from clara_core.config.jsonio import Loc, format_location, problem_at
@@ -79,6 +81,8 @@ class ConfigBuilder:
         self.problems, self.notices, self._no_effect = [], [], []
         sections_of = layout(loaded.is_eval)
         cfg, searched = default_choices(loaded.config, sections_of)
+        if loaded.comments:
+            self.notices.append(comments_notice(loaded.comments))
         if searched:
             self.notices.append(search_notice(searched))
         for key, why in OUT_OF_SCOPE.items():
@@ -97,6 +101,13 @@ class ConfigBuilder:
             if "ref" not in entry.spec:
                 entry.instance = self._create(entry, loaded)
         resolve_refs(entries, self.problems)
+        if searched:  # every malformed search item, at its JSON location
+            check_search_space(loaded.config, sections_of,
+                               {e.loc: type(e.instance) for e in entries if e.instance is not None},
+                               self.problems)
+        if not self.problems:  # every component created: what they must agree on
+            self.problems += check_consistency(shapes, entries, loaded.path_in_mmar,
+                                               self.check_data)
         if self.problems:
             raise ConfigError(self.problems, loaded.config_path)
         self._no_effect[:0] = no_effect_keys(settings_cls, cfg)

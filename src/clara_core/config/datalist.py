@@ -13,10 +13,13 @@ FILE_KEYS = ("image", "label")
 
 
 def resolve_item(item: dict[str, Any], base_dir: str) -> dict[str, Any]:
-    """Datalist item with its file fields joined to ``base_dir``.
+    """Datalist item with its file fields joined to ``base_dir``; a field that lists
+    files (one per channel) has each joined.
 
     >>> resolve_item({"image": "im/a.nii", "label": "lb/a.nii", "class": 1}, "/data")
     {'image': '/data/im/a.nii', 'label': '/data/lb/a.nii', 'class': 1}
+    >>> resolve_item({"image": ["a_0000.nii", "a_0001.nii"]}, "/data")
+    {'image': ['/data/a_0000.nii', '/data/a_0001.nii']}
     """
     out = dict(item)
     for key in FILE_KEYS:

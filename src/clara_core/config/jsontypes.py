@@ -77,4 +77,27 @@ def json_value_ok(value: Any, annotation: Any) -> bool:
     return True  # a class we cannot map to JSON (dtype, ShapeFormat): the constructor decides
 
 
-__all__ = ["describe", "json_value_ok"]
+def default_value_ok(value: Any, default: Any) -> bool:
+    """Whether a JSON value fits an unannotated parameter, judged by its default
+    (``inspect.Parameter.empty``: required): null only where the default is None; a string or a list where it is a string; a
+    number or a per-axis list where it is a number; true or false where it is a bool.
+
+    >>> default_value_ok(None, "channels_first"), default_value_ok("1", 2)
+    (False, False)
+    >>> default_value_ok([1, 2], 3), default_value_ok(["a"], "a"), default_value_ok(None, None)
+    (True, True, True)
+    >>> default_value_ok(None, inspect.Parameter.empty), default_value_ok(3, inspect.Parameter.empty)
+    (False, True)
+    """
+    if value is None or default is None or default is inspect.Parameter.empty:
+        return value is not None or default is None  # a required value is never null
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int | float):
+        return isinstance(value, int | float | list) and not isinstance(value, bool)
+    if isinstance(default, str):
+        return isinstance(value, str | list)
+    return True
+
+
+__all__ = ["default_value_ok", "describe", "json_value_ok"]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from clara_core.config.comments import strip_comments
 from clara_core.config.jsonio import read_json
 from clara_core.config.overrides import apply_overrides
 from clara_core.config.sections import FOREIGN_CONFIGS
@@ -27,6 +28,8 @@ class LoadedConfig:
     env_path: str | None
     mmar_root: str
     overrides: list[str] = field(default_factory=list)
+    #: where the config had comment keys (``_...``), taken out unread
+    comments: list[str] = field(default_factory=list)
 
     @property
     def is_eval(self) -> bool:
@@ -125,8 +128,9 @@ def load_config(
     root = os.path.abspath(mmar_root or os.path.dirname(os.path.abspath(config_path)))
     env.setdefault("MMAR_ROOT", root)
     problems = apply_overrides(config, env, overrides)
+    config, comments = strip_comments(config)  # after --set: a set comment stays one
     env = resolve_environment(env, problems)
     config = substitute(drop_disabled(config), env, problems)
     if problems:
         raise ConfigError(problems, config_path)
-    return LoadedConfig(config, env, config_path, env_path, root, list(overrides))
+    return LoadedConfig(config, env, config_path, env_path, root, list(overrides), comments)

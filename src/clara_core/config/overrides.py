@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,8 +29,10 @@ def apply_overrides(
     """Apply each ``KEY=VALUE`` in place and return the problems found.
 
     A KEY naming an environment variable, or spelled like one (``MMAR_CKPT``: upper
-    case, digits and ``_``), sets the variable; otherwise it is a dotted path into the config (``train.loss.args.smooth``, ``epochs``, list items
-    by index: ``train.pre_transforms.0.args.fields``). The last key may be new.
+    case, digits and ``_``), sets the variable; otherwise it is a dotted path into the
+    config (``train.loss.args.smooth``, ``epochs``, list items by index:
+    ``train.pre_transforms.0.args.fields`` or, as messages print locations,
+    ``train.pre_transforms[0].args.fields``). The last key may be new.
 
     >>> cfg, env = {"epochs": 10, "train": {"loss": {"args": {}}}}, {"DATA_ROOT": "/d"}
     >>> apply_overrides(cfg, env, ["epochs=2", "DATA_ROOT=/x", "train.loss.args.smooth=0.1",
@@ -37,6 +40,9 @@ def apply_overrides(
     []
     >>> cfg["epochs"], env["DATA_ROOT"], cfg["train"]["loss"]["args"], env["MMAR_CKPT"]
     (2, '/x', {'smooth': 0.1}, 'models/model_best.weights.h5')
+    >>> cfg["train"]["pre"] = [{"args": {}}]
+    >>> apply_overrides(cfg, env, ["train.pre[0].args.size=[8, 8]"]), cfg["train"]["pre"]
+    ([], [{'args': {'size': [8, 8]}}])
     >>> print(apply_overrides(cfg, env, ["train.los.args.smooth=1"])[0])
     --set train.los.args.smooth: no key 'los' in train; did you mean 'loss'?
     """
@@ -63,7 +69,7 @@ def _is_variable_name(key: str) -> bool:
 
 
 def _set_path(config: dict[str, Any], key: str, value: Any) -> tuple[str, str] | None:
-    parts = key.split(".")
+    parts = re.sub(r"\[(\d+)\]", r".\1", key).split(".")  # a[0].b is a.0.b
     node: Any = config
     walked: list[str] = []
     for part in parts[:-1]:

@@ -20,6 +20,7 @@ import re
 import typing
 from typing import Any
 
+from clara_core.config.comments import allow_comments
 from clara_core.config.sdk_args import add_sdk_properties
 from clara_core.config.sections import TRAIN_SECTIONS, VALIDATE_SECTIONS
 from clara_core.config.settings import TrainSettings, describe_settings
@@ -176,7 +177,7 @@ def build_schema(registry: Any) -> dict[str, Any]:
     for key, expected, default, meaning in describe_settings(TrainSettings):
         settings[key] = {"anyOf": [setting_type(hints[key]), VARIABLE],
                          "description": f"{meaning}: {expected}", "default": default}
-    return {
+    schema: dict[str, Any] = allow_comments({  # a key starting with _ is a comment
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Clara BYOC train config",
         "type": "object",
@@ -187,7 +188,8 @@ def build_schema(registry: Any) -> dict[str, Any]:
                 key: section(s.kind, s.is_list) for key, s in VALIDATE_SECTIONS.items()}},
         },
         "$defs": defs,
-    }
+    })
+    return schema
 
 
 __all__ = ["arg_descriptions", "build_schema", "component_schema", "json_type"]

@@ -58,8 +58,8 @@ ENTRY_KEYS = ("name", "path", "args", "disabled", "ref")
 FOREIGN_CONFIGS = {
     "servers": "a federated-learning server or client config: clara does not run federated "
                "learning; train each site's config_train.json with clara train",
-    "controller": "an AutoML controller config: clara does not run AutoML; clara train "
-                  "trains the MMAR's train config with its search space's default choices",
+    "controller": "an AutoML controller config: clara automl reads it (clara automl -m MMAR "
+                  "--set trainconf=...); clara config check checks the train config it searches",
 }
 
 OUT_OF_SCOPE = {

@@ -85,7 +85,8 @@ class TrainSettings:
                                    POSITIVE)
     multi_gpu: bool = setting(False, "train on every visible GPU (MirroredStrategy)")
     dynamic_input_shape: bool = setting(
-        True, "model input of any spatial size; false fixes it to the crop size")
+        True, "model input of any spatial size; false fixes it to the crop size only "
+              "where the network needs a fixed size (a fully convolutional one stays free)")
     use_amp: bool = setting(False, "mixed precision (float16 with loss scaling on GPUs, "
                                    "bfloat16 elsewhere)")
     amp_dtype: Literal["float16", "bfloat16"] | None = setting(

@@ -35,11 +35,18 @@ class CaseError(ClaraError, RuntimeError):
 
 
 def _files(ctx: TransformContext) -> dict[str, str]:
-    """The file names of a case, from the datalist's strings or the images' properties."""
+    """The file names of a case, from the datalist's strings (a list of them joined) or
+    the images' properties.
+
+    >>> _files(TransformContext({"image": ["a_0000.nii", "a_0001.nii"], "label": "a.nii"}))
+    {'image': 'a_0000.nii, a_0001.nii', 'label': 'a.nii'}
+    """
     out = {}
     for k, v in ctx.items():
         if isinstance(v, str):
             out[k] = v
+        elif isinstance(v, list | tuple) and v and all(isinstance(f, str) for f in v):
+            out[k] = ", ".join(v)  # one file per channel
         elif isinstance(v, MedicalImage) and v.get_property("filename"):
             out[k] = str(v.get_property("filename"))
     return out

@@ -28,7 +28,6 @@ class ClassificationImagePipeline(ImagePipeline):
         **ImagePipeline.no_effect_args,
         "output_label_format": "labels are read from the datalist (num_classes one-hots them)",
         "batched_by_transforms": "a classification case is one sample",
-        "duplicate_count": "each case is used once per epoch",
         "extra_inputs": "the model takes the image only",
         "items_per_category": "cases are drawn uniformly",
         "category_weights": "cases are drawn uniformly (weight classes in the loss: "
@@ -42,14 +41,15 @@ class ClassificationImagePipeline(ImagePipeline):
                  image_field: str = "image", label_field: str = "label",
                  shuffle: bool = True, cache: bool = True,
                  num_cache_objects: int | None = None, replace_percent: float = 0.0,
-                 cache_dir: str | None = None, skip_bad_cases: bool = False) -> None:
+                 cache_dir: str | None = None, skip_bad_cases: bool = False,
+                 duplicate_count: int = 1) -> None:
         ImagePipeline.__init__(
             self, data_list_file_path, data_file_base_dir=data_file_base_dir,
             data_list_key=data_list_key, output_batch_size=output_batch_size,
             num_workers=num_workers, prefetch_size=prefetch_size, output_data_format=output_data_format,
             image_field=image_field, label_field=label_field, shuffle=shuffle, cache=cache,
             num_cache_objects=num_cache_objects, replace_percent=replace_percent,
-            cache_dir=cache_dir, skip_bad_cases=skip_bad_cases)
+            cache_dir=cache_dir, skip_bad_cases=skip_bad_cases, duplicate_count=duplicate_count)
         self.num_classes = num_classes
 
     def label_of(self, ctx: TransformContext) -> Any:
@@ -65,3 +65,19 @@ class ClassificationImagePipeline(ImagePipeline):
                                  "(num_classes).")
             label = np.eye(self.num_classes, dtype=np.float32)[index]
         return label
+
+
+class ClassificationImagePipelineWithCache(ClassificationImagePipeline):
+    """The SDK's cached classification pipeline (``cls_image_pipeline_with_cache``):
+    every pipeline here caches (``num_cache_objects``, ``replace_percent``), so it is
+    :class:`ClassificationImagePipeline`; the name is kept for configs that use it."""
+
+
+class ClassificationKerasImagePipeline(ClassificationImagePipeline):
+    """The SDK's Keras variant (``cls_keras_image_pipeline``): one engine on
+    TensorFlow 2; the name is kept for configs that use it."""
+
+
+class ClassificationKerasImagePipelineWithCache(ClassificationImagePipeline):
+    """The SDK's cached Keras variant (``cls_keras_image_pipeline_with_cache``): one
+    engine on TensorFlow 2; the name is kept for configs that use it."""

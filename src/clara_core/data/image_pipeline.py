@@ -53,17 +53,17 @@ from clara_core.image.transform_ctx import TransformContext
 MAX_WORKERS = 256
 MAX_BATCH = 4096
 MAX_PREFETCH = 64
+MAX_DUPLICATES = 1000
 
 
 class ImagePipeline(DataPipeline):
     """The engine; subclasses say how a case becomes a training sample (:meth:`label_of`)."""
 
     output_args = ("cache_dir",)
+    items_are_file_names = True
     no_effect_args = {
         "output_crop_size": "samples have the shape the chain gives them (set the crop "
                             "transform's size)",
-        "batched_by_transforms": "a transform that emits several samples per case (NCDHW) "
-                                 "is split into samples either way",
         "output_image_channels": "channels are read from the data",
         "output_label_channels": "channels are read from the data",
         "output_data_dims": "dimensions are read from the data",
@@ -79,12 +79,14 @@ class ImagePipeline(DataPipeline):
                  image_field: str = "image", label_field: str = "label",
                  shuffle: bool = True, cache: bool = True,
                  num_cache_objects: int | None = None, replace_percent: float = 0.0,
-                 cache_dir: str | None = None, skip_bad_cases: bool = False) -> None:
+                 cache_dir: str | None = None, skip_bad_cases: bool = False,
+                 duplicate_count: int = 1, batched_by_transforms: bool = False) -> None:
         owner = type(self).__name__
         check_data_format(owner, output_data_format, "output_data_format")
         check_arguments(owner, [
-            ("output_batch_size", output_batch_size, 1 <= output_batch_size <= MAX_BATCH,
-             f"an integer in [1, {MAX_BATCH}]"),
+            ("output_batch_size", output_batch_size,
+             int(not batched_by_transforms) <= output_batch_size <= MAX_BATCH,
+             f"an integer in [1, {MAX_BATCH}] (0 with batched_by_transforms)"),
             ("num_workers", num_workers, 1 <= num_workers <= MAX_WORKERS,
              f"an integer in [1, {MAX_WORKERS}] (threads; about the number of CPU cores)"),
             ("prefetch_size", prefetch_size, 0 <= prefetch_size <= MAX_PREFETCH,
@@ -93,6 +95,8 @@ class ImagePipeline(DataPipeline):
              num_cache_objects is None or num_cache_objects >= 1, "an integer >= 1 or null"),
             ("replace_percent", replace_percent, 0.0 <= replace_percent <= 1.0,
              "a fraction in [0, 1]"),
+            ("duplicate_count", duplicate_count, 1 <= duplicate_count <= MAX_DUPLICATES,
+             f"an integer in [1, {MAX_DUPLICATES}]"),
         ])
         self.data_list_file_path = data_list_file_path
         self.data_file_base_dir = data_file_base_dir
@@ -106,6 +110,12 @@ class ImagePipeline(DataPipeline):
         self.cache = cache
         self.num_cache_objects, self.replace_percent = num_cache_objects, replace_percent
         self.cache_dir, self.skip_bad_cases = cache_dir, skip_bad_cases
+        #: the SDK's duplicate_count: each datalist item is this many cases of an epoch
+        self.duplicate_count = duplicate_count
+        #: the SDK's batched_by_transforms: the transforms make the batch, a step takes
+        #: the samples of one case (a crop's batch_size) and output_batch_size (0 in the
+        #: SDK's form) is not read
+        self.batched_by_transforms = batched_by_transforms
         self._batch_transforms: list[Transformer] = []
         self._items: list[dict[str, Any]] | None = None
         self._lock = threading.Lock()  # the first case's channel count
@@ -176,6 +186,8 @@ class ImagePipeline(DataPipeline):
                 owner=type(self).__name__)
             with self._parts_lock:
                 self._batcher = batcher = self._batcher or batcher
+            if self._batch_counts_cases():  # the samples a case gives, read once
+                batcher.batch_size = self.get_batch_size()
         return batcher
 
     # -- data ----------------------------------------------------------------------
@@ -185,7 +197,8 @@ class ImagePipeline(DataPipeline):
             path = os.path.join(self.get_root(), self.data_list_file_path)
             base = os.path.join(self.get_root(), self.data_file_base_dir) \
                 if self.data_file_base_dir else os.path.dirname(path)
-            self._items = load_datalist(path, base, self.data_list_key)
+            items = load_datalist(path, base, self.data_list_key)
+            self._items = [item for item in items for _ in range(self.duplicate_count)]
         return self._items
 
     def get_dataset_size(self) -> int:
@@ -261,8 +274,16 @@ class ImagePipeline(DataPipeline):
                     yield ctx
 
     def label_of(self, ctx: TransformContext) -> Any:
-        """The label field of a transformed case: an image by default."""
-        return ctx.get_image(self.label_field)
+        """The label field of a transformed case: an image with the image's axes (a
+        label without the image's channel axis would reach the loss as channels)."""
+        label, image = ctx.get_image(self.label_field), ctx.get(self.image_field)
+        if isinstance(image, MedicalImage) and label.get_data().ndim != image.get_data().ndim:
+            raise CaseError(f"Case {image.get_property('filename', '?')}: field "
+                            f"{self.label_field!r} is {label.get_shape_format()} but "
+                            f"{self.image_field!r} is {image.get_shape_format()}; a label has "
+                            "the image's axes: give both fields to the transforms that add "
+                            "or move axes (ConvertToChannelsFirst's fields).")
+        return label
 
     # -- one device --------------------------------------------------------------------
 
@@ -312,6 +333,30 @@ class ImagePipeline(DataPipeline):
             self._samples_per_case = len(self.case_samples(0, first))
         return self._samples_per_case
 
+    def get_batch_size(self) -> int:
+        """Samples a training step takes, as the SDK batched: the samples of one case
+        with ``batched_by_transforms``; ``output_batch_size`` cases with all their
+        samples when a batch transform merges them (``MergeBatchDims``: ``B x N``);
+        else ``output_batch_size`` samples."""
+        if self.batched_by_transforms:
+            return self.samples_per_case()
+        if self._batch_counts_cases():
+            return self.output_batch_size * self.samples_per_case()
+        return self.output_batch_size
+
+    def batch_note(self) -> str | None:
+        """What a training step takes, where the SDK's batching forms set it."""
+        if not self._batch_counts_cases():
+            return None
+        return f"{self.get_batch_size()} samples a step (all the samples of " + (
+            "one case: batched_by_transforms)" if self.batched_by_transforms else
+            f"{self.output_batch_size} cases: MergeBatchDims)")
+
+    def _batch_counts_cases(self) -> bool:
+        """Whether a step's size follows from the samples a case gives (the SDK's forms)."""
+        return self.batched_by_transforms or any(
+            getattr(t, "merges_case_samples", False) for t in self._batch_transforms)
+
     def replica_feed(self, epoch: int) -> Iterator[list[Batch]]:
         """The steps of ``epoch`` for this worker's replicas: see :class:`ReplicaFeed`."""
         if self._shard is None:
@@ -344,7 +389,7 @@ class ImagePipeline(DataPipeline):
         import tensorflow as tf
 
         shapes = self.get_data_property().extra["sample_shapes"]
-        signature = tuple(tf.TensorSpec((self.output_batch_size, *s), tf.float32)
+        signature = tuple(tf.TensorSpec((self.get_batch_size(), *s), tf.float32)
                           for s in shapes)
         ds = tf.data.Dataset.from_generator(lambda: self.batches(epoch),
                                             output_signature=signature)

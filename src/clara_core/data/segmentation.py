@@ -28,7 +28,8 @@ class SegmentationImagePipelineWithCache(SegmentationImagePipeline):
                  num_cache_objects: int | None = None, replace_percent: float = 0.1,
                  image_field: str = "image", label_field: str = "label",
                  shuffle: bool = True, cache_dir: str | None = None,
-                 skip_bad_cases: bool = False) -> None:
+                 skip_bad_cases: bool = False, duplicate_count: int = 1,
+                 batched_by_transforms: bool = False) -> None:
         SegmentationImagePipeline.__init__(
             self, data_list_file_path, data_file_base_dir=data_file_base_dir,
             data_list_key=data_list_key, output_batch_size=output_batch_size,
@@ -36,7 +37,8 @@ class SegmentationImagePipelineWithCache(SegmentationImagePipeline):
             output_data_format=output_data_format, image_field=image_field,
             label_field=label_field, shuffle=shuffle, cache=True,
             num_cache_objects=num_cache_objects, replace_percent=replace_percent,
-            cache_dir=cache_dir, skip_bad_cases=skip_bad_cases)
+            cache_dir=cache_dir, skip_bad_cases=skip_bad_cases, duplicate_count=duplicate_count,
+            batched_by_transforms=batched_by_transforms)
 
 
 class SegmentationKerasImagePipeline(SegmentationImagePipeline):

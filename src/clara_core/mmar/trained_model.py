@@ -32,7 +32,9 @@ def weights_path(folder: RunFolder, weights: str = "best", choose: str = "--chec
 def load_trained_model(folder: RunFolder, weights: str = "best",
                        choose: str = "--checkpoint") -> Any:
     """The Keras model of the run in ``folder``: ``model_final.keras`` (architecture,
-    Keras layers only) with the weights :func:`weights_path` picks."""
+    Keras layers only) with the weights :func:`weights_path` picks; a fully
+    convolutional network saved with a fixed input size (an older run with
+    ``dynamic_input_shape: false``) comes back with free spatial axes."""
     architecture = folder.keras_model
     if not os.path.exists(architecture):
         raise ClaraError(f"No trained model in {folder.path}: "
@@ -43,7 +45,9 @@ def load_trained_model(folder: RunFolder, weights: str = "best",
 
     model = keras.models.load_model(architecture, compile=False)
     model.load_weights(path)
-    return model
+    from clara_core.mmar.model_shapes import free_spatial_axes
+
+    return free_spatial_axes(model)[0]
 
 
 def load_pretrained(model: Any, path: str, log: Callable[[str], None] = print) -> None:

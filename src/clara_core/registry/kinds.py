@@ -41,6 +41,11 @@ KINDS: dict[str, Kind] = {
         Kind("model_loader", "clara.model_loaders", _C + "model_loader:ModelLoader",
              "model loader"),
         Kind("writer", "clara.writers", _C + "writer:Writer", "writer"),
+        # clara automl's config_automl.json (the SDK's Controller and AutoML Handler)
+        Kind("automl_controller", "clara.automl_controllers", "clara_core.automl.sdk:Controller",
+             "AutoML controller"),
+        Kind("automl_handler", "clara.automl_handlers", "clara_core.automl.sdk:Handler",
+             "AutoML handler"),
     )
 }
 

@@ -12,6 +12,7 @@ from clara_core.registry.discovery import Entry, PluginEntry, discover, normaliz
 from clara_core.registry.formats import FOLDER, Candidate, best_candidate, matching_suffix
 from clara_core.registry.kinds import KINDS
 from clara_core.registry.paths import Policy, add_search_path, describe_import_error, import_path
+from clara_core.registry.renamed import renamed_hint
 from clara_core.suggest import did_you_mean
 
 
@@ -131,7 +132,7 @@ class Registry:
         if elsewhere:
             others = " and ".join(KINDS[k].article for k in elsewhere)
             return f"{msg} {short!r} is {others}, not {label.article}."
-        hint = did_you_mean(short, self.names(kind))
+        hint = renamed_hint(kind, short) or did_you_mean(short, self.names(kind))
         if hint:
             return f"{msg} {hint[0].upper()}{hint[1:]}"
         installed = ", ".join(self.names(kind)[:8]) or "none installed"
@@ -167,6 +168,14 @@ class Registry:
             found = [Candidate(e, cls, FOLDER) for e, cls in loaders if cls.reads_folders]
             return best_candidate(found, "loader", FOLDER, [])
         return self._by_suffix(loaders, "loader", path)
+
+    def loader_suffixes(self) -> list[str]:
+        """Every file ending the installed loaders declare (their ``file_suffixes``):
+        the files ``clara infer`` takes from a folder."""
+        from clara_core.components.transform import Transformer
+
+        return sorted({s for _, cls in self._classes("transform", Transformer)
+                       if cls.is_loader for s in cls.file_suffixes}, key=lambda s: (-len(s), s))
 
     def writer_for(self, suffix: str) -> Any:
         """The writer class whose ``file_suffixes`` hold ``suffix`` (``".nii.gz"``), to

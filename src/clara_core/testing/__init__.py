@@ -44,6 +44,7 @@ from clara_core.testing.run_checks import (
 )
 from clara_core.testing.transform_checks import (
     check_bad_input_clear_error,
+    check_declared_fields,
     check_geometry_consistent,
     check_is_deterministic_honest,
     check_probability_zero_is_identity,
@@ -54,6 +55,7 @@ from clara_core.testing.transform_checks import (
 __all__ = [
     "check_aux_op_contract",
     "check_bad_input_clear_error",
+    "check_declared_fields",
     "check_events_plugin",
     "check_geometry_consistent",
     "check_get_config_roundtrip",

@@ -35,6 +35,7 @@ from clara_core.testing.run_checks import (
 )
 from clara_core.testing.transform_checks import (
     check_bad_input_clear_error,
+    check_declared_fields,
     check_geometry_consistent,
     check_is_deterministic_honest,
     check_probability_zero_is_identity,
@@ -346,7 +347,7 @@ def checks_for(component: Any) -> list[Check]:
     if isinstance(component, Transformer):
         checks += [check_is_deterministic_honest, check_same_seed_same_output,
                    check_probability_zero_is_identity, check_geometry_consistent,
-                   check_bad_input_clear_error]
+                   check_bad_input_clear_error, check_declared_fields]
         if component.is_loader:
             checks.append(check_loader_declaration)
     kinds: list[tuple[type, list[Check]]] = [

@@ -1,5 +1,6 @@
 """Conformance checks of transforms: honest ``is_deterministic``, the same seed gives the
-same output, ``probability`` 0 is the identity, consistent geometry, clear errors."""
+same output, ``probability`` 0 is the identity, consistent geometry, clear errors, the
+fields it adds declared."""
 
 from __future__ import annotations
 
@@ -184,3 +185,23 @@ def check_bad_input_clear_error(
         return
     what = "a missing file" if loader else "a context without its fields"
     raise AssertionError(f"{name} accepted {what} without an error.")
+
+
+def check_declared_fields(
+    component: Any, sample: Callable[[Any], TransformContext] | None = None
+) -> None:
+    """Every field the transform adds to a case is one it declares
+    (:meth:`~clara_core.components.transform.Transformer.fields_written`), since
+    ``config check`` follows the declared fields along the chain."""
+    written = component.fields_written()
+    if written is None:  # not declared: config check does not follow it
+        return
+    ctx = (sample or default_sample)(component)
+    before = set(ctx.keys())
+    out = _run_seeded(component, ctx, 0)
+    added = sorted(set(out.keys()) - before - set(written))
+    assert not added, (
+        f"{type(component).__name__} adds field(s) {added} that fields_written() does not "
+        "name: declare them (output_field_args, or override fields_written; None when the "
+        "names are not known) so that config check can follow them.")
+

@@ -18,6 +18,7 @@ from typing import Any
 
 from clara_core.components.build_ctx import BuildContext
 from clara_core.components.model import Model
+from clara_core.errors import ClaraError
 
 
 def channels_last_twin(component: Model) -> Model | None:
@@ -53,11 +54,37 @@ def build_model_outputs(component: Model, build_ctx: Any, cpu_only: bool,
     """``(component used, outputs)``: the channels-last twin on a CPU-only machine when
     the component is channels-first and has one, else the component as configured."""
     twin = channels_last_twin(component) if cpu_only else None
-    if twin is None:
-        return component, component.build(build_ctx)
-    log("compute layout: channels_last on CPU (the config's channels_first model runs with "
-        "one transpose at its input and output)")
-    return twin, build_channels_last(twin, build_ctx[BuildContext.KEY_MODEL_INPUT], build_ctx)
+    try:
+        if twin is None:
+            return component, component.build(build_ctx)
+        log("compute layout: channels_last on CPU (the config's channels_first model runs "
+            "with one transpose at its input and output)")
+        return twin, build_channels_last(twin, build_ctx[BuildContext.KEY_MODEL_INPUT],
+                                         build_ctx)
+    except (ClaraError, MemoryError):
+        raise
+    except Exception as exc:  # a network that cannot build from the args it was given
+        if type(exc).__name__ == "ResourceExhaustedError":  # out of memory: said elsewhere
+            raise
+        raise ClaraError(build_failure(component, exc)) from exc
 
 
-__all__ = ["build_channels_last", "build_model_outputs", "channels_last_twin"]
+def build_failure(component: Model, exc: BaseException) -> str:
+    """The message of a model component that raised while building its network: the
+    error and the line of code that raised it (a user's network, usually).
+
+    >>> try:
+    ...     int("x")
+    ... except ValueError as e:
+    ...     print(build_failure(Model(), e))  # doctest: +ELLIPSIS
+    model Model failed to build its network: ValueError: invalid literal ... (<doctest ...>, line 2); check the model's args in the config
+    """
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" ({frames[-1].filename}, line {frames[-1].lineno})" if frames else ""
+    return (f"model {type(component).__name__} failed to build its network: "
+            f"{type(exc).__name__}: {exc}{where}; check the model's args in the config")
+
+
+__all__ = ["build_channels_last", "build_failure", "build_model_outputs", "channels_last_twin"]

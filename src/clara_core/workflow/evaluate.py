@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clara_core.components.build_ctx import BuildContext
-from clara_core.components.model import main_output
 from clara_core.components.run_state import RunInfo
 from clara_core.config.builder import BuiltConfig
 from clara_core.config.settings import EvalSettings
 from clara_core.data.segmentation import SegmentationImagePipeline
 from clara_core.errors import ClaraError
+from clara_core.mmar.model_shapes import CheckedPredict
 from clara_core.workflow.case_loop import CaseLoop
 from clara_core.workflow.events import RunEvents, plugin_hooks
 
@@ -96,7 +96,8 @@ class Evaluator:
         writers = self.sections.get("writers", []) if self.settings.output_infer_result else []
         pipeline = self._pipeline()
         loop = CaseLoop(
-            predict=lambda x: main_output(model(x, training=False)),
+            predict=CheckedPredict(model, "the inferer's window", "Set the inferer's "
+                                   f"roi_size in {self.built.loaded.config_path}."),
             inferer=self._required("inferer"),
             data_format=self.settings.data_format or (
                 lambda channels: model_data_format(model, channels)),

@@ -23,6 +23,7 @@ hear the event.
 >>> events = RunEvents(RunInfo(), pm.hook)
 >>> events.call("clara_epoch_ended", epoch=1, metrics={"loss": 0.5})
 epoch 1 loss 0.5
+[]
 """
 
 from __future__ import annotations
@@ -68,20 +69,26 @@ class RunEvents:
 
     # -- hooks only --------------------------------------------------------------------
 
-    def call(self, hook: str, **kwargs: Any) -> None:
+    def call(self, hook: str, **kwargs: Any) -> list[Any]:
         """Call ``hook`` on every plugin implementing it (pluggy's order: the last
-        registered first), each with the arguments it names."""
+        registered first), each with the arguments it names; what they returned (None
+        left out)."""
         if self.hooks is None:
-            return
+            return []
         if hook not in RUN_EVENTS:
             raise ValueError(f"{hook!r} is not a run event; expected one of {RUN_EVENTS}")
         kwargs.setdefault("run", self.run)
         caller = getattr(self.hooks, hook)
+        results = []
         for impl in reversed(caller.get_hookimpls()):
             try:
-                impl.function(*(kwargs[name] for name in impl.argnames))
+                result = impl.function(*(kwargs[name] for name in impl.argnames))
             except Exception as exc:  # noqa: BLE001 (a plugin's failure, reported once)
                 self._failed(impl.plugin_name, hook, exc)
+            else:
+                if result is not None:
+                    results.append(result)
+        return results
 
     def _failed(self, plugin: str, hook: str, exc: Exception) -> None:
         line = (f"plugin {plugin} failed in its {hook} hook: {type(exc).__name__}: {exc}. "

@@ -1,9 +1,14 @@
 """``clara infer``: segment new scans with a trained MMAR, no labels needed.
 
-The inputs (image files, folders of them, a folder of DICOM slices, or a datalist)
-go through the MMAR's validation pre-transforms, with the loader chosen per input
-format, the sliding window and the post-transforms (argmax by default), and each
-segmentation is written as ``<input name>_seg.nii.gz`` on the input's own grid.
+The inputs (image files, folders of them, whose nnU-Net-named ``<case>_XXXX`` files
+are one case's channels, a folder of DICOM slices, or a datalist, whose items may
+list one file per channel and whose relative paths are under its own folder or the
+MMAR's ``DATA_ROOT``) go through the MMAR's validation
+pre-transforms, with the loader chosen per input format, the sliding window and the
+post-transforms (argmax by default; a model whose ``final_activation`` is ``sigmoid``
+has each channel thresholded at 0.5 and keeps one channel per class, as BraTS's
+TC/WT/ET), and each segmentation is written as ``<input name>_seg.nii.gz`` on the
+input's own grid.
 An input whose output exists is skipped unless ``overwrite``, so an interrupted run
 continues; ``num_parts``/``part_id`` split the inputs between independent processes;
 an input that fails is listed and skipped.
@@ -18,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from clara_core.components.base import Component
 from clara_core.components.inferer import Inferer
-from clara_core.components.model import main_output
 from clara_core.components.run_state import RunInfo
 from clara_core.components.transform import MultiFieldTransformer, Transformer
 from clara_core.components.writer import Writer
@@ -27,14 +32,15 @@ from clara_core.config.builder import BuiltConfig
 from clara_core.config.datalist import load_datalist
 from clara_core.data.chain import run_transforms
 from clara_core.errors import ClaraError
+from clara_core.image.case_files import IMAGE_ENDINGS, case_name, group_channel_files, stem
 from clara_core.image.transform_ctx import TransformContext
+from clara_core.mmar.model_shapes import CheckedPredict, in_precision
 from clara_core.mmar.run_folder import RunFolder
 from clara_core.mmar.trained_model import load_trained_model
 from clara_core.workflow.case_loop import CaseLoop, CaseResults
 from clara_core.workflow.evaluate import model_data_format
 from clara_core.workflow.events import RunEvents, plugin_hooks
 
-IMAGE_EXTENSIONS = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".nhdr")
 #: the format of the segmentations: the registry's writer for it writes them
 OUTPUT_SUFFIX = ".nii.gz"
 IMAGE, LABEL = "image", "label"
@@ -42,24 +48,18 @@ IMAGE, LABEL = "image", "label"
 
 @dataclass(frozen=True)
 class InferInput:
-    """One scan to segment: a file, or a folder holding one DICOM series."""
+    """One scan to segment: a file, a folder holding one DICOM series, or (``files``)
+    one file per channel, ``path`` the first."""
 
     path: str
     name: str
     dicom: bool = False
+    files: tuple[str, ...] = ()
 
-
-def stem(path: str) -> str:
-    """The file or folder name without its image extension.
-
-    >>> stem("/scans/case_07.nii.gz"), stem("/scans/ct.mha"), stem("/dicom/series1/")
-    ('case_07', 'ct', 'series1')
-    """
-    name = os.path.basename(os.path.normpath(path))
-    for ext in IMAGE_EXTENSIONS:
-        if name.endswith(ext):
-            return name[: -len(ext)]
-    return name
+    @property
+    def image(self) -> str | list[str]:
+        """The image field's value for the loader: the path, or the channel files."""
+        return list(self.files) if len(self.files) > 1 else self.path
 
 
 def _is_dicom_file(path: str) -> bool:
@@ -70,24 +70,27 @@ def _is_dicom_file(path: str) -> bool:
         return False
 
 
-def expand_inputs(inputs: Sequence[str], key: str | None = None) -> list[InferInput]:
-    """The scans that ``inputs`` name (see the module docstring), in a stable order."""
+def expand_inputs(inputs: Sequence[str], key: str | None = None,
+                  data_root: str | None = None, endings: Sequence[str] = IMAGE_ENDINGS,
+                  takes_channels: Callable[[int], bool] | None = None) -> list[InferInput]:
+    """The scans that ``inputs`` name (see the module docstring), in a stable order.
+
+    A folder's files with one of ``endings`` (the installed loaders' formats) are its
+    scans; where they follow nnU-Net's ``<case>_0000`` naming, a case is named without
+    the suffix and, with N > 1 files a case and ``takes_channels(N)`` (the model takes N
+    channels), its files are its channels. A datalist's relative paths resolve against its folder or, where they are
+    not there, against ``data_root`` (the MMAR's ``DATA_ROOT``, as training read them).
+    """
     found: list[InferInput] = []
     for raw in inputs:
         path = os.path.abspath(raw)
         if os.path.isdir(path):
-            files = sorted(os.path.join(path, f) for f in os.listdir(path))
-            images = [f for f in files if f.endswith(IMAGE_EXTENSIONS) and os.path.isfile(f)]
-            if images:
-                found += [InferInput(f, stem(f)) for f in images]
-            elif any(_is_dicom_file(f) or f.lower().endswith(".dcm") for f in files):
-                found.append(InferInput(path, stem(path), dicom=True))
-            else:
-                raise ClaraError(f"{raw}: a folder without images ({', '.join(IMAGE_EXTENSIONS)}"
-                                 ") or DICOM slices; give image files, such a folder, or a "
-                                 "datalist .json.")
+            found += _folder_inputs(raw, path, endings, takes_channels)
         elif path.endswith(".json"):
-            found += _datalist_inputs(path, key)
+            found += _datalist_inputs(path, key, data_root)
+        elif os.path.isfile(path) and (path.lower().endswith(".dcm") or _is_dicom_file(path)):
+            raise ClaraError(f"{raw} is one DICOM file: give the folder that holds its "
+                             f"series ({os.path.dirname(path) or '.'}), one series a folder.")
         elif os.path.exists(path):
             found.append(InferInput(path, stem(path)))
         else:
@@ -96,18 +99,49 @@ def expand_inputs(inputs: Sequence[str], key: str | None = None) -> list[InferIn
     return found
 
 
-def _datalist_inputs(path: str, key: str | None) -> list[InferInput]:
+def _folder_inputs(raw: str, path: str, endings: Sequence[str],
+                   takes_channels: Callable[[int], bool] | None) -> list[InferInput]:
+    files = sorted(os.path.join(path, f) for f in os.listdir(path))
+    lowered = tuple(e.lower() for e in endings)
+    images = [f for f in files if f.lower().endswith(lowered) and os.path.isfile(f)]
+    if images:
+        cases = group_channel_files(images)
+        if cases and len(cases[0]) == 1:  # <case>_0000 only: one channel, named as the case
+            return [InferInput(c[0], case_name(c)) for c in cases]
+        if cases and takes_channels and takes_channels(len(cases[0])):
+            return [InferInput(c[0], case_name(c), files=c) for c in cases]
+        return [InferInput(f, stem(f)) for f in images]
+    if any(_is_dicom_file(f) or f.lower().endswith(".dcm") for f in files):
+        return [InferInput(path, stem(path), dicom=True)]
+    raise ClaraError(f"{raw}: a folder without images ({', '.join(endings)}) or DICOM "
+                     "slices; give image files, such a folder, or a datalist .json.")
+
+
+def _datalist_inputs(path: str, key: str | None, data_root: str | None = None
+                     ) -> list[InferInput]:
     import json
+
+    from clara_core.config.datalist import check_datalist
 
     with open(path, encoding="utf-8") as f:
         keys = json.load(f)
     chosen = key or ("testing" if "testing" in keys else "validation")
-    items = load_datalist(path, os.path.dirname(path), chosen)
+    base = os.path.dirname(path)
+    if data_root and check_datalist(path, base, chosen) \
+            and not check_datalist(path, data_root, chosen):
+        base = data_root  # the MMAR's own datalist: its paths are under DATA_ROOT
+    items = load_datalist(path, base, chosen)
     out = []
     for item in items:
         image = item.get(IMAGE) if isinstance(item, dict) else item
+        if isinstance(image, list) and len(image) > 1 and all(isinstance(f, str) for f in image):
+            out.append(InferInput(image[0], case_name(image), files=tuple(image)))
+            continue
+        if isinstance(image, list) and len(image) == 1:
+            image = image[0]
         if not isinstance(image, str):
-            raise ClaraError(f"{path}: an item of {chosen!r} has no image path: {item!r}.")
+            raise ClaraError(f"{path}: an item of {chosen!r} has no image path (a file, or "
+                             f"a list of files, one per channel): {item!r}.")
         out.append(InferInput(image, stem(image), dicom=os.path.isdir(image)))
     return out
 
@@ -143,8 +177,10 @@ class Inference:
 
     def __init__(self, built: BuiltConfig, output: str, checkpoint: str = "best",
                  overwrite: bool = False, save_probabilities: bool = False,
-                 inferer: Any = None, log: Callable[[str], None] = print) -> None:
+                 inferer: Any = None, log: Callable[[str], None] = print,
+                 amp: str | None = None) -> None:
         self.built, self.output, self.log = built, os.path.abspath(output), log
+        self.amp = amp  # half precision: "float16" or "bfloat16" (clara infer --amp)
         self.events = RunEvents(RunInfo(command="infer", mmar=built.loaded.mmar_root,
                                         config_file=built.loaded.config_path,
                                         run_folder=self.output, log=log),
@@ -152,6 +188,10 @@ class Inference:
         self.overwrite, self.save_probabilities = overwrite, save_probabilities
         self.folder = RunFolder.of_mmar(built.loaded.mmar_root, built.loaded.env)
         self.checkpoint = checkpoint
+        self._model: Any = None  # the trained model, loaded on first use
+        refuse_classifier(built)
+        #: a sigmoid model (multi-label, e.g. BraTS TC/WT/ET): each channel thresholded
+        self.sigmoid = sigmoid_outputs(built.get("train", "model"))
         validate = built.sections.get("validate", {})
         chain = image_only(validate.get("pre_transforms", []))
         self.chain = [t for t in chain if not t.is_loader]
@@ -181,7 +221,14 @@ class Inference:
         return cls.for_field(IMAGE, dtype)
 
     def load_model(self) -> Any:
-        return load_trained_model(self.folder, self.checkpoint, choose="--checkpoint")
+        if self._model is None:
+            model = load_trained_model(self.folder, self.checkpoint, choose="--checkpoint")
+            self._model = in_precision(model, self.amp) if self.amp else model
+        return self._model
+
+    def takes_channels(self, count: int) -> bool:
+        """Whether the trained model takes images of ``count`` channels."""
+        return model_channels(self.load_model(), count) == count
 
     def output_of(self, item: InferInput) -> str:
         name = self.writers[0].file_name_for(item.name) or f"{item.name}_seg{OUTPUT_SUFFIX}"
@@ -194,9 +241,26 @@ class Inference:
             self._loaders[cls] = self._loader_like(cls)
         return self._loaders[cls]
 
-    def _case(self, item: InferInput) -> TransformContext:
-        case = run_transforms([self._loader(item), *self.chain],
-                              TransformContext({IMAGE: item.path}))
+    def _case(self, item: InferInput, model: Any) -> TransformContext:
+        """The input loaded and through the chain, checked against the model; a single
+        file of fewer channels than the model takes is told to pass its channel files."""
+        case = run_transforms([self._loader(item)], TransformContext({IMAGE: item.image}))
+        loaded = case.get_image(IMAGE)
+        axis = loaded.get_shape_format().get_channel_axis()
+        channels = 1 if axis is None else int(loaded.get_data().shape[axis])
+        try:
+            case = run_transforms(self.chain, case)
+            fits(model, case.get_image(IMAGE).get_data(), item.path)
+        except ClaraError as exc:
+            wanted = model_channels(model, channels)
+            if item.files or wanted is None or channels >= wanted:
+                raise
+            raise ClaraError(
+                f"{exc}\n{item.path} holds {channels} channel(s) and the model takes "
+                f"{wanted}: for cases stored one file per channel, give with -i their "
+                "folder (named as nnU-Net's <case>_0000, <case>_0001, ...) or a datalist "
+                "whose items list each case's files in channel order (\"image\": "
+                '["t1.nii.gz", "t2.nii.gz"]).') from exc
         image = case.get_image(IMAGE)
         image.set_property("filename", os.path.join(os.path.dirname(item.path),
                                                     f"{item.name}{OUTPUT_SUFFIX}"))
@@ -230,15 +294,18 @@ class Inference:
         if not todo:
             return report
         model = self.load_model()
-        loop = CaseLoop(lambda x: main_output(model(x, training=False)), self.inferer,
+        predict = CheckedPredict(model, "the window", "Choose another with --roi-size.")
+        roi = self.inferer.get_roi_size()
+        if roi:  # a window the network cannot take: one message, before any input
+            predict.check(roi)
+        loop = CaseLoop(predict, self.inferer,
                         data_format=lambda channels: model_data_format(model, channels),
                         post_transforms=[], writers=[])
         for item in todo:
             if self.events.failure:  # a plugin's hook failed: stop here
                 break
             try:
-                case = self._case(item)
-                fits(model, case.get_image(IMAGE).get_data(), item.path)
+                case = self._case(item, model)
                 case = loop.process(case, CaseResults())
                 self._segment(case)
                 for writer in self.writers:
@@ -252,14 +319,45 @@ class Inference:
         return report
 
     def _segment(self, case: TransformContext) -> None:
-        """Class probabilities -> integer labels (argmax; 0.5 for one channel)."""
+        """Class probabilities -> integer labels (argmax; 0.5 for one channel). A sigmoid
+        model's channels are independent: each is thresholded at 0.5 and the segmentation
+        keeps one channel per class."""
         scores = case.get_image("model")
         data = scores.get_data()
         if self.save_probabilities:
             case.set_image("probabilities", scores)
-        labels = data.argmax(axis=0)[None] if data.shape[0] > 1 else (data > 0.5)
+        labels = data > 0.5 if self.sigmoid or data.shape[0] == 1 else data.argmax(axis=0)[None]
         case.set_image("model", scores.new_image(labels.astype(np.uint8),
                                                  scores.get_shape_format()))
+
+
+def refuse_classifier(built: BuiltConfig) -> None:
+    """``clara infer`` segments: a classification MMAR is told where its predictions
+    come from instead."""
+    from clara_core.data.classification import ClassificationImagePipeline
+
+    if isinstance(built.get("train", "image_pipeline"), ClassificationImagePipeline):
+        root = built.loaded.mmar_root
+        raise ClaraError(
+            f"{root} classifies images (its train pipeline is a ClassificationImagePipeline); "
+            "clara infer writes segmentations. Write its class probabilities with the "
+            f"SDK's infer form: clara validate -m {root} --set output_infer_result=true "
+            "do_validation=false (a WriteClassificationResult writer in "
+            "config_validation.json writes them as CSV).")
+
+
+def sigmoid_outputs(model: Any) -> bool:
+    """Whether the config's model ends in a sigmoid (its ``final_activation``)."""
+    return isinstance(model, Component) and model.init_arg("final_activation") == "sigmoid"
+
+
+def model_channels(model: Any, channels: int) -> int | None:
+    """The channels the Keras model takes (None: any), its data format judged as
+    :func:`model_data_format` does for an image of ``channels``."""
+    shape = tuple(model.inputs[0].shape)[1:]
+    first = model_data_format(model, channels) == "channels_first"
+    want = shape[0] if first else shape[-1]
+    return None if want is None else int(want)
 
 
 def fits(model: Any, data: np.ndarray, name: str) -> None:
@@ -268,8 +366,7 @@ def fits(model: Any, data: np.ndarray, name: str) -> None:
     if len(shape) != data.ndim:
         raise ClaraError(f"{name}: after the pre-transforms the image has {data.ndim - 1} "
                          f"spatial axes; the model takes {len(shape) - 1}.")
-    first = model_data_format(model, data.shape[0]) == "channels_first"
-    want = shape[0] if first else shape[-1]
+    want = model_channels(model, data.shape[0])
     if want is not None and want != data.shape[0]:
         raise ClaraError(f"{name}: the image has {data.shape[0]} channel(s); the model "
                          f"takes {want}.")

@@ -17,6 +17,7 @@ from clara_core.components.build_ctx import BuildContext
 from clara_core.components.pipeline import DataPipeline
 from clara_core.config.builder import BuiltConfig
 from clara_core.config.settings import TrainSettings
+from clara_core.data.image_pipeline import ImagePipeline
 from clara_core.mmar.run_folder import RunFolder
 from clara_core.workflow.checkpointer import Checkpointer
 from clara_core.workflow.cluster import Cluster
@@ -114,8 +115,10 @@ def build_setup(built: BuiltConfig, folder: RunFolder, log: Log, cluster: Cluste
         Checkpointer(out or folder, net.model, net.optimizer))
     share = f" (this worker trains on {setup.train_pipeline.get_shard_size()})" \
         if setup.sharded and cluster is not None else ""
+    pipeline = setup.train_pipeline
+    note = pipeline.batch_note() if isinstance(pipeline, ImagePipeline) else None
     log(f"model: {setup.model.count_params():,} parameters; data: "
-        f"{setup.train_pipeline.get_dataset_size()} training cases{share}")
+        f"{pipeline.get_dataset_size()} training cases{share}" + (f", {note}" if note else ""))
     return setup
 
 
@@ -159,16 +162,47 @@ def _wire_pipelines(built: BuiltConfig, settings: TrainSettings, placement: Plac
     return _Pipelines(train_pipeline, valid_pipeline, sharded)
 
 
-def _input_shapes(settings: TrainSettings, ctx: BuildContext
+def _input_shapes(free: bool, ctx: BuildContext
                   ) -> tuple[tuple[int | None, ...], tuple[int | None, ...]]:
-    """The model's image and label input shapes (without the batch axis)."""
+    """The model's image and label input shapes (without the batch axis): ``free``
+    spatial axes, or fixed to the crop size."""
     prop = ctx.must_get(BuildContext.KEY_DATA_PROP)
-    # the SDK's dynamic_input_shape: false fixes the input to the crop size
     spatial: tuple[int | None, ...] = (None,) * len(prop.crop_shape) \
-        if settings.dynamic_input_shape else tuple(prop.crop_shape)
+        if free else tuple(prop.crop_shape)
     if prop.data_format == "channels_first":
         return (prop.num_channels, *spatial), (prop.num_label_channels, *spatial)
     return (*spatial, prop.num_channels), (*spatial, prop.num_label_channels)
+
+
+def _build_model(configured: Any, settings: TrainSettings, ctx: BuildContext, cpu_last: bool,
+                 log: Log) -> tuple[Any, Any]:
+    """``(component used, keras.Model)``. The input's spatial axes are free, so the
+    model file takes any window size; the SDK's ``dynamic_input_shape: false`` fixes
+    them to the crop size only for a network that cannot be built otherwise (a
+    ``Dense`` head after ``Flatten``, a VAE branch)."""
+    import keras
+
+    def build(free: bool) -> tuple[Any, Any]:
+        image_shape, label_shape = _input_shapes(free, ctx)
+        ctx[BuildContext.KEY_MODEL_INPUT] = keras.Input(image_shape, name="image")
+        ctx[BuildContext.KEY_LABEL_INPUT] = keras.Input(label_shape, name="label")
+        component, outputs = build_model_outputs(configured, ctx, cpu_last, log)
+        return component, outputs if isinstance(outputs, keras.Model) else keras.Model(
+            ctx[BuildContext.KEY_MODEL_INPUT], outputs, name="clara_model")
+
+    if settings.dynamic_input_shape:
+        return build(True)
+    try:
+        built = build(True)
+    except Exception as exc:  # the network needs a fixed size: the SDK's meaning
+        crop = "x".join(str(s) for s in ctx.must_get(BuildContext.KEY_DATA_PROP).crop_shape)
+        why = next((line for line in str(exc).splitlines() if line.strip()), "")[:160]
+        log(f"dynamic_input_shape false: the model input is fixed to the crop size {crop} "
+            f"(the network needs a fixed size: {why})")
+        return build(False)
+    log("dynamic_input_shape false: the network is fully convolutional, so the model keeps "
+        "free spatial axes (a validation or inference window of another size works)")
+    return built
 
 
 def _build_network(built: BuiltConfig, settings: TrainSettings, strategy: Any,
@@ -176,7 +210,6 @@ def _build_network(built: BuiltConfig, settings: TrainSettings, strategy: Any,
     """Placeholders, model, loss and optimizer, under the strategy's scope."""
     import keras
 
-    image_shape, label_shape = _input_shapes(settings, ctx)
     amp = amp_dtype(settings, gpu)
     if amp:
         keras.mixed_precision.set_global_policy(f"mixed_{amp}")
@@ -184,14 +217,10 @@ def _build_network(built: BuiltConfig, settings: TrainSettings, strategy: Any,
     first = ctx[BuildContext.KEY_DATA_PROP].data_format == "channels_first"
     train = built.sections["train"]
     with strategy.scope():
-        ctx[BuildContext.KEY_MODEL_INPUT] = keras.Input(image_shape, name="image")
-        ctx[BuildContext.KEY_LABEL_INPUT] = keras.Input(label_shape, name="label")
         ctx[BuildContext.KEY_LEARNING_RATE] = settings.learning_rate
         ctx[BuildContext.KEY_IS_TRAIN] = True
         cpu_last = not gpu and first and settings.cpu_channels_last
-        component, outputs = build_model_outputs(train["model"], ctx, cpu_last, log)
-        model = outputs if isinstance(outputs, keras.Model) else keras.Model(
-            ctx[BuildContext.KEY_MODEL_INPUT], outputs, name="clara_model")
+        component, model = _build_model(train["model"], settings, ctx, cpu_last, log)
         ctx[BuildContext.KEY_MODEL] = model
         loss = train["loss"]
         ctx[BuildContext.KEY_LOSS] = loss

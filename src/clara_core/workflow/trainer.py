@@ -25,11 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from clara_core.components.model import main_output
+from clara_core.components.build_ctx import BuildContext
 from clara_core.components.run_state import RunState
 from clara_core.config.builder import BuiltConfig
 from clara_core.config.settings import TrainSettings
 from clara_core.errors import ClaraError
+from clara_core.mmar.model_shapes import CheckedPredict
 from clara_core.mmar.run_folder import RunFolder
 from clara_core.mmar.trained_model import load_pretrained
 from clara_core.workflow.case_loop import CaseLoop, aux_op_values
@@ -38,6 +39,7 @@ from clara_core.workflow.epoch_loop import EpochLoop
 from clara_core.workflow.events import RunEvents, plugin_hooks
 from clara_core.workflow.interrupt import stop_on_signals
 from clara_core.workflow.metrics_log import MetricsLog
+from clara_core.workflow.out_of_memory import is_out_of_memory
 from clara_core.workflow.progress import TrainProgress, say
 from clara_core.workflow.report import SliceExample
 from clara_core.workflow.resume_point import load_resume_point
@@ -82,6 +84,9 @@ class Trainer:
             plugin_dir=self.folder.plugin_dir, tracking=tuple(self.settings.tracking))
         self.hooks = plugin_hooks(built.registry)  # the installed plugins' run events
         self.example: SliceExample | None = None
+        self._checked: CheckedPredict | None = None
+        #: after running out of memory: the resume point written, for the message
+        self.resume_note: str | None = None
 
     def build(self) -> TrainSetup:
         """The run's parts, built in the seed's order (see :mod:`.train_setup`)."""
@@ -108,6 +113,7 @@ class Trainer:
         if removed:
             state.log(f"removed {len(removed)} unfinished file(s) of an interrupted write")
         setup = self.build()
+        self._check_sizes(setup)
         self._starting_state(setup, resume)
         events = RunEvents(state, self.hooks, setup.handlers, chief=self.is_chief)
         start_epoch, t0 = state.epochs_done, time.perf_counter()
@@ -122,6 +128,13 @@ class Trainer:
             events.call("clara_train_ended", result=self._result(
                 start_epoch, t0, True, None, error=str(exc)))
             raise
+        except Exception as exc:  # out of memory: keep the steps done, then the message
+            if not is_out_of_memory(exc):
+                raise
+            self.resume_note = self._resume_after_oom(setup)
+            events.call("clara_train_ended", result=self._result(
+                start_epoch, t0, True, None, error=f"out of memory: {type(exc).__name__}"))
+            raise
         self._report_bad_cases(setup)
         result = self._result(start_epoch, t0, interrupted, picture, error=events.failure)
         events.call("clara_train_ended", result=result)
@@ -131,6 +144,21 @@ class Trainer:
                 "with the same command and --resume." if interrupted else
                 f"The run itself finished; its files are in {self.folder.path}."))
         return result
+
+    def _resume_after_oom(self, setup: TrainSetup) -> str:
+        """Write a resume point after the steps done since the last one (out of memory
+        at a step leaves the variables at the last complete step); say where to go on."""
+        state = self.state
+        if state.step and self.is_chief:
+            try:
+                setup.checkpoints.resume_point(state)
+            except Exception:  # noqa: BLE001 (no memory left to write it either)
+                return "No resume point could be written (no memory left for it)."
+        if not state.step and not state.epochs_done:
+            return "No step had completed, so there is no resume point: start again."
+        at = f"epoch {state.epochs_done + 1}" + (f", step {state.step + 1}" if state.step else "")
+        return (f"A resume point at {at} is in {self.folder.path}: continue with the same "
+                "command, the smaller values and --resume.")
 
     def _result(self, start_epoch: int, t0: float, interrupted: bool, picture: str | None,
                 error: str | None = None) -> TrainResult:
@@ -205,12 +233,8 @@ class Trainer:
         """Infer every validation case, update the metrics, write their reports."""
         assert setup.valid_pipeline is not None
 
-        def predict(images: Any) -> Any:
-            """The model's main output (deep-supervision outputs are for the loss only)."""
-            return main_output(setup.model(images, training=False))
-
         loop = CaseLoop(
-            predict, setup.inferer, setup.data_format,
+            self._predict(setup), setup.inferer, setup.data_format,
             image_field=setup.valid_pipeline.image_field,
             label_field=setup.valid_pipeline.label_field, metrics=setup.metrics,
             case_values=aux_op_values(setup.loss, setup.aux_ops, setup.ctx)
@@ -218,6 +242,32 @@ class Trainer:
         done = loop.run(setup.valid_pipeline.cases())
         self.example = done.example
         return done.metrics
+
+    def _check_sizes(self, setup: TrainSetup) -> None:
+        """A training crop or validation window the network cannot take is a message
+        before the first step, not a shape error inside it."""
+        sizes = self._predict(setup).sizes
+        if sizes is None:
+            return
+        prop = setup.ctx.get(BuildContext.KEY_DATA_PROP)
+        crop = tuple(getattr(prop, "crop_shape", ()) or ())
+        if crop and all(isinstance(s, int) and s > 0 for s in crop) and sizes.is_free:
+            sizes.check(crop, "the training crop",
+                        "Set the size of the crop transform in train.pre_transforms (or the "
+                        "network's depth).")
+        roi = setup.inferer.get_roi_size() if setup.valid_pipeline is not None else None
+        if roi:
+            self._predict(setup).check(roi)
+
+    def _predict(self, setup: TrainSetup) -> CheckedPredict:
+        """The model's main output (deep-supervision outputs are for the loss only) for
+        a window whose size the network takes; another size is a message."""
+        if self._checked is None:
+            self._checked = CheckedPredict(
+                setup.model, "the validation window",
+                "Set the validate inferer's roi_size (--set validate.inferer.args.roi_size="
+                "[...]).")
+        return self._checked
 
     def _report_dir(self, metric: Any) -> str | None:
         """The metric's ``report_path``, else ``MMAR_EVAL_OUTPUT_PATH``; relative to the MMAR."""

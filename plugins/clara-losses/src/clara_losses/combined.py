@@ -15,13 +15,16 @@ class CrossEntropyDice(Loss):
 
     The Dice arguments are the seed's (``skip_background``, ``squared_pred``,
     ``jaccard``, ``smooth``, ``top_smooth``); the cross-entropy always covers
-    every class, as MONAI's does.
+    every class, as MONAI's does. ``sigmoid`` (with ``is_onehot_targets``): sigmoid
+    outputs of overlapping classes, with the binary cross-entropy of each channel (as
+    MONAI's ``DiceCELoss(sigmoid=True)``; nnU-Net's loss for region-based training).
     """
 
     def __init__(self, data_format: str = "channels_first", lambda_dice: float = 1.0,
                  lambda_ce: float = 1.0, skip_background: bool = False,
                  squared_pred: bool = False, jaccard: bool = False, smooth: float = 1e-5,
-                 top_smooth: float = 0.0, is_onehot_targets: bool = False) -> None:
+                 top_smooth: float = 0.0, is_onehot_targets: bool = False,
+                 sigmoid: bool = False) -> None:
         Loss.__init__(self)
         check_arguments(type(self).__name__, [
             ("lambda_dice", lambda_dice, lambda_dice >= 0, "a float >= 0"),
@@ -32,10 +35,10 @@ class CrossEntropyDice(Loss):
         self.skip_background, self.squared_pred, self.jaccard = (
             skip_background, squared_pred, jaccard)
         self.smooth, self.top_smooth = smooth, top_smooth
-        self.is_onehot_targets = is_onehot_targets
+        self.is_onehot_targets, self.sigmoid = is_onehot_targets, sigmoid
         self._dice = Dice(data_format, skip_background, squared_pred, jaccard, smooth,
                           top_smooth, is_onehot_targets)
-        self._ce = CrossEntropy(data_format, is_onehot_targets)
+        self._ce = CrossEntropy(data_format, is_onehot_targets, sigmoid=sigmoid)
 
     def get_loss(self, predictions: Any, targets: Any,
                  build_ctx: BuildContext | None = None) -> Any:

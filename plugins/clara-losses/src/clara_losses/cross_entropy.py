@@ -15,21 +15,35 @@ class CrossEntropy(Loss):
     """Mean over voxels (and batch) of ``-sum_c t_c log p_c``.
 
     Predictions are softmax probabilities; targets a label map or one-hot.
-    Equals ``torch.nn.CrossEntropyLoss`` on the logits (see docs/losses.md).
+    Equals ``torch.nn.CrossEntropyLoss`` on the logits (see docs/losses.md). With
+    ``sigmoid``, each channel is a probability of its own (sigmoid outputs of
+    overlapping classes, e.g. regions) against its one-hot target channel: the mean
+    over voxels and channels of ``-(t log p + (1 - t) log(1 - p))``, as
+    ``torch.nn.BCELoss``.
 
     >>> import numpy as np
     >>> pred = np.full((1, 2, 2, 2), 0.5, "float32"); label = np.zeros((1, 1, 2, 2), "float32")
     >>> round(float(CrossEntropy().get_loss(pred, label)), 4)  # log 2
     0.6931
+    >>> pred = np.array([[[0.9]], [[0.2]]], "float32")[None]  # (1, 2, 1, 1), two channels
+    >>> target = np.array([[[1.0]], [[0.0]]], "float32")[None]
+    >>> round(float(CrossEntropy(sigmoid=True, is_onehot_targets=True).get_loss(pred, target)), 4)
+    0.1643
     """
 
     def __init__(self, data_format: str = "channels_first",
-                 is_onehot_targets: bool = False, skip_background: bool = False) -> None:
+                 is_onehot_targets: bool = False, skip_background: bool = False,
+                 sigmoid: bool = False) -> None:
         Loss.__init__(self)
         check_data_format(type(self).__name__, data_format)
+        check_arguments(type(self).__name__, [
+            ("sigmoid", sigmoid, not sigmoid or is_onehot_targets,
+             "false unless is_onehot_targets is true (a sigmoid channel's target is its "
+             "own channel of the label)")])
         self.data_format = data_format
         self.is_onehot_targets = is_onehot_targets
         self.skip_background = skip_background
+        self.sigmoid = sigmoid
 
     def get_loss(self, predictions: Any, targets: Any,
                  build_ctx: BuildContext | None = None) -> Any:
@@ -37,6 +51,9 @@ class CrossEntropy(Loss):
 
         p, t, _ = prepare("CrossEntropy", predictions, targets, self.data_format,
                           self.is_onehot_targets)
+        if self.sigmoid:
+            p = tf.clip_by_value(p, EPSILON, 1.0 - EPSILON)
+            return tf.reduce_mean(-(t * tf.math.log(p) + (1.0 - t) * tf.math.log(1.0 - p)))
         log_p = tf.math.log(tf.clip_by_value(p, EPSILON, 1.0))
         if self.skip_background:  # the background class adds no term (SDK semantics)
             t, log_p = t[..., 1:], log_p[..., 1:]

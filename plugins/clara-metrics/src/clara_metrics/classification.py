@@ -132,13 +132,19 @@ class ComputeAUC(Metric):
 
 class ComputeAccuracy(Metric):
     """Fraction of cases whose predicted class (argmax, or p > 0.5 for one probability)
-    is the label.
+    is the label. Multi-label outputs (one sigmoid per label: scores that do not sum to
+    1, against a label of as many values) count the fraction of labels whose score
+    ``> 0.5`` matches.
 
     >>> m = ComputeAccuracy("acc")
     >>> for p, y in (([0.2, 0.8], 1), ([0.6, 0.4], 1)):
     ...     m.update(TransformContext({"model": p, "label": y}))
     >>> m.get()
     0.5
+    >>> m = ComputeAccuracy("acc")
+    >>> m.update(TransformContext({"model": [0.9, 0.7, 0.1], "label": [1, 0, 0]}))
+    >>> round(m.get(), 4)
+    0.6667
     """
 
     def __init__(self, name: str, field: str = "model", label_field: str = "label",
@@ -155,8 +161,10 @@ class ComputeAccuracy(Metric):
 
     def compute(self, transform_ctx: TransformContext) -> float | None:
         scores = _values(transform_ctx, self.field)
-        label = _class_index(_values(transform_ctx, self.label_field or "label"))
-        return float(self.predicted(scores) == label)
+        labels = _values(transform_ctx, self.label_field or "label")
+        if scores.size > 1 and labels.size == scores.size and abs(scores.sum() - 1) > 1e-3:
+            return float(np.mean((scores > 0.5) == (labels > 0.5)))  # multi-label
+        return float(self.predicted(scores) == _class_index(labels))
 
 
 class ConfusionList(MetricList):

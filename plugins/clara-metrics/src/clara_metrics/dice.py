@@ -24,7 +24,10 @@ class ComputeAverageDice(PerClassMetric):
     """Mean over cases of the Dice between ``field`` (prediction) and ``label_field``.
 
     A multi-channel prediction is reduced with argmax over channels (a one-channel
-    probability map by ``logit_thresh``, 0.5); classes are
+    probability map by ``logit_thresh``, 0.5), except with ``is_one_hot_targets``:
+    then the label has one channel per class (e.g. BraTS's overlapping TC/WT/ET) and
+    each prediction channel is thresholded by ``logit_thresh`` on its own (sigmoid
+    outputs), the classes being the channels; otherwise classes are
     ``1 .. num_classes-1`` when ``remove_bg`` (default) and include 0 otherwise. A
     case's value is the mean over classes present in prediction or label;
     a case where none is present gets ``invalid_value``. Per-class means are kept
@@ -39,11 +42,16 @@ class ComputeAverageDice(PerClassMetric):
     >>> m = ComputeAverageDice("mean_dice", "model", "label")
     >>> m.update(ctx); round(m.get(), 3)
     1.0
+    >>> sig = np.stack([np.eye(2) * 0.9, np.full((2, 2), 0.7)])  # 2 independent channels
+    >>> ctx.set_image("model", MedicalImage(sig, "CHW"))
+    >>> ctx.set_image("label", MedicalImage(np.stack([np.eye(2), np.eye(2)]), "CHW"))
+    >>> m = ComputeAverageDice("dice", remove_bg=False, is_one_hot_targets=True)
+    >>> m.update(ctx); m.get_class_values()
+    {0: 1.0, 1: 0.6666666666666666}
     """
 
     jaccard = False
-    no_effect_args = {"is_2d": "2D or 3D is read from the data",
-                      "is_one_hot_targets": "a one-hot label is recognised by its channels"}
+    no_effect_args = {"is_2d": "2D or 3D is read from the data"}
 
     @staticmethod
     def overlap(p: np.ndarray, t: np.ndarray, jaccard: bool) -> float:

@@ -38,9 +38,27 @@ def _classes(predictions: Any, labels: Any, data_format: str) -> tuple[Any, Any,
     return predicted, true, max(int(n), 2)
 
 
+def _channel_masks(predictions: Any, labels: Any, data_format: str) -> tuple[Any, Any]:
+    """Multi-label reading (channels last, float 0/1): each prediction channel ``> 0.5``
+    on its own (sigmoid outputs), against a label with one channel per class."""
+    import tensorflow as tf
+
+    p = _channels_last(tf.convert_to_tensor(predictions), data_format)
+    y = _channels_last(tf.convert_to_tensor(labels), data_format)
+    if y.shape[-1] != p.shape[-1]:
+        raise ValueError(f"is_onehot_targets is true but the labels have {y.shape[-1]} "
+                         f"channels and the predictions {p.shape[-1]}: give the label one "
+                         "channel per class (e.g. ConvertToMultiChannelBasedOnBratsClasses).")
+    return tf.cast(p > 0.5, tf.float32), tf.cast(y > 0.5, tf.float32)
+
+
 class TrainDice(AuxOp):
     """Hard Dice of the batch (argmax of the predictions against the labels), mean over
     the foreground classes present in prediction or labels; 1 when none is.
+
+    With ``is_onehot_targets`` the labels have one channel per class (one-hot, or
+    overlapping multi-label channels such as BraTS's TC/WT/ET) and each prediction
+    channel is read on its own at 0.5 (sigmoid outputs), no argmax.
 
     >>> import numpy as np
     >>> ctx = BuildContext()
@@ -51,23 +69,27 @@ class TrainDice(AuxOp):
     """
 
     def __init__(self, tag: str = "train_dice", data_format: str = "channels_first",
-                 skip_background: bool = True) -> None:
+                 skip_background: bool = True, is_onehot_targets: bool = False) -> None:
         check_data_format(type(self).__name__, data_format)
         AuxOp.__init__(self, tag=tag)
         self.data_format = data_format
         self.skip_background = skip_background
+        self.is_onehot_targets = is_onehot_targets
 
     def per_class(self, build_ctx: BuildContext) -> tuple[Any, Any]:
         """Each (foreground) class's Dice, and whether the class is in prediction or
         label (the Dice of an absent class is 0 here)."""
         import tensorflow as tf
 
-        predicted, true, n = _classes(build_ctx.must_get(BuildContext.KEY_PREDICTIONS),
-                                      build_ctx.must_get(BuildContext.KEY_LABEL_INPUT),
-                                      self.data_format)
-        p = tf.one_hot(predicted, n, dtype=tf.float32)
-        t = tf.one_hot(true, n, dtype=tf.float32)
-        if self.skip_background:
+        predictions = build_ctx.must_get(BuildContext.KEY_PREDICTIONS)
+        labels = build_ctx.must_get(BuildContext.KEY_LABEL_INPUT)
+        if self.is_onehot_targets:
+            p, t = _channel_masks(predictions, labels, self.data_format)
+        else:
+            predicted, true, n = _classes(predictions, labels, self.data_format)
+            p = tf.one_hot(predicted, n, dtype=tf.float32)
+            t = tf.one_hot(true, n, dtype=tf.float32)
+        if self.skip_background and p.shape[-1] > 1:
             p, t = p[..., 1:], t[..., 1:]
         axes = list(range(len(p.shape) - 1))
         inter = tf.reduce_sum(p * t, axis=axes)
@@ -111,16 +133,37 @@ class TrainAccuracy(AuxOp):
 
 
 class ComputeAccuracy(TrainAccuracy):
-    """The SDK's accuracy aux op: :class:`TrainAccuracy` under ``tag``."""
+    """The SDK's accuracy aux op: :class:`TrainAccuracy` under ``tag``; with
+    ``use_sigmoid`` (multi-label outputs, one sigmoid per label) the fraction of labels
+    whose output ``> 0.5`` matches, over cases and labels.
+
+    >>> import numpy as np
+    >>> ctx = BuildContext()
+    >>> ctx[BuildContext.KEY_PREDICTIONS] = np.array([[0.9, 0.8], [0.3, 0.2]], "float32")
+    >>> ctx[BuildContext.KEY_LABEL_INPUT] = np.array([[1.0, 1.0], [1.0, 0.0]], "float32")
+    >>> float(ComputeAccuracy("acc", "channels_last", use_sigmoid=True).get_value(ctx))
+    0.75
+    """
 
     no_effect_args = {
-        "use_sigmoid": "the model's final activation already gives probabilities",
         "do_summary": "every aux op is written to TensorBoard and metrics.jsonl",
         "do_print": "every aux op is shown in the progress line",
     }
 
-    def __init__(self, tag: str, data_format: str = "channels_first") -> None:
+    def __init__(self, tag: str, data_format: str = "channels_first",
+                 use_sigmoid: bool = False) -> None:
         TrainAccuracy.__init__(self, tag=tag, data_format=data_format)
+        self.use_sigmoid = use_sigmoid
+
+    def get_value(self, build_ctx: BuildContext) -> Any:
+        import tensorflow as tf
+
+        if not self.use_sigmoid:
+            return TrainAccuracy.get_value(self, build_ctx)
+        p, y = _channel_masks(build_ctx.must_get(BuildContext.KEY_PREDICTIONS),
+                              build_ctx.must_get(BuildContext.KEY_LABEL_INPUT),
+                              self.data_format)
+        return tf.reduce_mean(tf.cast(tf.equal(p, y), tf.float32))
 
 
 class NegLoss(AuxOp):
@@ -159,17 +202,27 @@ class DiceMaskedOutput(TrainDice):
     >>> op = DiceMaskedOutput(data_format="channels_last", tags=["dice_1", "dice_2"])
     >>> {k: round(float(v), 4) for k, v in op.values(ctx).items()}
     {'dice_1': 0.6667, 'dice_2': 0.0}
+
+    Sigmoid outputs against multi-label channels (BraTS's TC/WT/ET), no argmax:
+
+    >>> ctx[BuildContext.KEY_PREDICTIONS] = np.array([[[0.9, 0.8], [0.2, 0.7]]], "float32")
+    >>> ctx[BuildContext.KEY_LABEL_INPUT] = np.array([[[1, 1], [0, 1]]], "float32")
+    >>> op = DiceMaskedOutput(data_format="channels_last", skip_background=False,
+    ...                       is_onehot_targets=True, tags=["dice_tc", "dice_wt"])
+    >>> {k: round(float(v), 4) for k, v in op.values(ctx).items()}
+    {'dice_tc': 1.0, 'dice_wt': 1.0}
     """
 
     def __init__(self, tag: str = "dice_masked", data_format: str = "channels_first",
                  skip_background: bool = True, mask_value: float = -1.0,
-                 tags: str | Sequence[str] | None = None) -> None:
+                 tags: str | Sequence[str] | None = None,
+                 is_onehot_targets: bool = False) -> None:
         names = [tag] if tags is None else [tags] if isinstance(tags, str) else list(tags)
         check_arguments(type(self).__name__, [
             ("tags", tags, bool(names) and all(isinstance(n, str) and n for n in names),
              'a tag or a list of tags, e.g. ["dice_tc"]')])
         TrainDice.__init__(self, tag=names[0], data_format=data_format,
-                           skip_background=skip_background)
+                           skip_background=skip_background, is_onehot_targets=is_onehot_targets)
         self.mask_value, self.tags = mask_value, names
 
     def output_tags(self) -> list[str]:
@@ -186,8 +239,8 @@ class DiceMaskedOutput(TrainDice):
         keep = tf.reduce_all(tf.not_equal(labels, self.mask_value), axis=axis, keepdims=True)
         keep = tf.cast(keep, preds.dtype)
         channels = preds.shape[axis]
-        background = tf.one_hot(0, channels, dtype=preds.dtype) if channels > 1 \
-            else tf.zeros([1], preds.dtype)
+        background = tf.one_hot(0, channels, dtype=preds.dtype) \
+            if channels > 1 and not self.is_onehot_targets else tf.zeros([channels], preds.dtype)
         shape = [1] * len(preds.shape)
         shape[axis] = channels
         masked = BuildContext(build_ctx)

@@ -27,6 +27,8 @@ NAME = "mlflow"
 #: the runs being tracked: id(run) -> (run, tracker)
 _active: dict[int, tuple[Any, Any]] = {}
 _atexit_registered = False
+#: the searches being tracked: id(run) -> (run, SearchRun)
+_searches: dict[int, tuple[Any, Any]] = {}
 
 
 @hookimpl
@@ -72,6 +74,51 @@ def clara_validate_ended(run: Any, metrics: dict[str, float]) -> None:
     _with_tracker(run, lambda tracker: tracker.end_validation(metrics), end=True)
 
 
+@hookimpl
+def clara_search_started(run: Any, search: dict[str, Any]) -> dict[str, str] | None:
+    """A tracked ``clara automl``: the search's run; its trials log nested under it."""
+    if not run.tracks(NAME):
+        return None
+    try:
+        from clara_mlflow.search import SearchRun
+        from clara_mlflow.store import prepare_environment, resolve
+
+        store = resolve(run.mmar or ".")
+        for note in prepare_environment(store):
+            run.log(f"mlflow: {note}")
+        searching = SearchRun(run, store)
+        searching.start(search)
+    except Exception as exc:  # noqa: BLE001 (tracking never stops a search)
+        run.log(f"clara: warning: mlflow: the search is not tracked ({type(exc).__name__}: "
+                f"{exc}); each trial still logs a run of its own")
+        return None
+    _searches[id(run)] = (run, searching)
+    run.log(f"mlflow: search run {searching.mlflow.run_id} in {store.describe()}, "
+            f"experiment {searching.experiment!r}; see it with: {store.ui_command}")
+    return searching.trial_env()
+
+
+@hookimpl
+def clara_trial_ended(run: Any, trial: int, state: str, score: float | None,
+                      epochs: int) -> None:
+    _with_search(run, lambda searching: searching.trial_ended(trial, state, score, epochs))
+
+
+@hookimpl
+def clara_search_ended(run: Any, result: dict[str, Any]) -> None:
+    _with_search(run, lambda searching: searching.end(result), end=True)
+
+
+def _with_search(run: Any, call: Callable[[Any], None], end: bool = False) -> None:
+    _call(_searches, run, call, end, _search_failed)
+
+
+def _search_failed(run: Any, exc: Exception) -> None:
+    _searches.pop(id(run), None)
+    run.log(f"clara: warning: mlflow: search tracking stopped ({type(exc).__name__}: "
+            f"{exc}); the study and the trials' own runs keep the record")
+
+
 # -- the trackers of this process ---------------------------------------------------------
 
 
@@ -97,16 +144,23 @@ def _start(run: Any, start: Callable[[Any], None]) -> None:
 
 
 def _with_tracker(run: Any, call: Callable[[Any], None], end: bool = False) -> None:
-    entry = _active.get(id(run))
+    _call(_active, run, call, end, _failed)
+
+
+def _call(table: dict[int, tuple[Any, Any]], run: Any, call: Callable[[Any], None], end: bool,
+          failed: Callable[[Any, Exception], None]) -> None:
+    """``call`` with ``run``'s tracker in ``table`` (none: nothing); ``end`` forgets it
+    after; a failure goes to ``failed`` (one warning), never to the run."""
+    entry = table.get(id(run))
     if entry is None or entry[0] is not run:
         return
     try:
         call(entry[1])
-    except Exception as exc:  # noqa: BLE001 (tracking never stops a run)
-        _failed(run, exc)
+    except Exception as exc:  # noqa: BLE001 (tracking never stops a run or a search)
+        failed(run, exc)
     finally:
         if end:
-            _active.pop(id(run), None)
+            table.pop(id(run), None)
 
 
 def _failed(run: Any, exc: Exception) -> None:
@@ -137,5 +191,6 @@ def _end_all() -> None:
 
 
 __all__ = ["NAME", "clara_case_validated", "clara_checkpoint_saved", "clara_epoch_ended",
-           "clara_train_ended", "clara_train_started", "clara_trackers",
+           "clara_search_ended", "clara_search_started", "clara_train_ended",
+           "clara_train_started", "clara_trackers", "clara_trial_ended",
            "clara_validate_ended", "clara_validate_started"]

@@ -24,6 +24,7 @@ from typing import Any
 
 from clara_mlflow import run_file
 from clara_mlflow.reports import report_dirs, written_reports
+from clara_mlflow.search import PARENT_ENV
 from clara_mlflow.store import Store, experiment_name
 from clara_mlflow.values import flatten, metric_values
 from clara_mlflow.worker import Worker
@@ -41,7 +42,7 @@ class Tracker:
 
     def __init__(self, run: Any, store: Store, environ: Mapping[str, str] | None = None) -> None:
         environ = os.environ if environ is None else environ
-        self.run, self.store = run, store
+        self.run, self.store, self.environ = run, store, environ
         self.experiment = experiment_name(run.mmar or ".", environ)
         self.flush_timeout = float(environ.get("CLARA_MLFLOW_FLUSH_TIMEOUT") or FLUSH_TIMEOUT)
         self.log_model = (environ.get("CLARA_MLFLOW_LOG_MODEL") or "").lower() in TRUE
@@ -69,7 +70,7 @@ class Tracker:
             "op": "train", "record_path": path, "resumed": resumed,
             "uid": saved.uid if resumed and saved else uuid.uuid4().hex,
             "saved": asdict(saved) if saved else None, "params": flatten(config),
-            "tags": self._tags(), "run_name": f"train {_now()}"})
+            "tags": self._tags(), "run_name": self._run_name()})
         if resumed and epochs_done:
             self.worker.submit(f"the earlier epochs 1-{epochs_done} (from metrics.jsonl)", {
                 "op": "backfill", "metrics_log": self.metrics_log, "epochs_done": epochs_done})
@@ -194,11 +195,22 @@ class Tracker:
                 "clara.host": socket.gethostname(), "clara.run_folder": run.run_folder or "",
                 "clara.config_file": run.config_file or "",
                 "mlflow.source.name": f"clara {command}", "mlflow.source.type": "LOCAL"}
+        parent = self.environ.get(PARENT_ENV)
+        if parent:  # a trial of a tracked clara automl search
+            tags["mlflow.parentRunId"] = parent
+            tags["clara.automl.trial"] = self.environ.get("CLARA_AUTOML_TRIAL", "")
         try:
             tags["mlflow.user"] = getpass.getuser()
         except Exception:  # noqa: BLE001 (no user name in some containers)
             pass
         return {k: v for k, v in tags.items() if v}
+
+
+    def _run_name(self) -> str:
+        """``train <time>``; a search's trial is named by its folder (``trial_003``)."""
+        if self.environ.get(PARENT_ENV):
+            return os.path.basename(os.path.normpath(os.path.abspath(self.run.mmar or ".")))
+        return f"train {_now()}"
 
 
 def summarize(missed: Sequence[str]) -> str:

@@ -21,15 +21,25 @@ from clara_models._layers import Ops, common_checks, final_activation, int_list
 
 
 class _Classifier(Model):
+    no_effect_args = {
+        "pretrain_weight_name": "ImageNet weights are not bundled (no downloads at run "
+                                "time); the network starts from random weights",
+    }
+
     def __init__(self, num_classes: int, final_activation: str = "softmax",
-                 data_format: str = "channels_first", dropout: float = 0.0) -> None:
+                 data_format: str = "channels_first", dropout: float = 0.0,
+                 weight_decay: float = 0.0) -> None:
         Model.__init__(self)
         owner = type(self).__name__
         check_arguments(owner, common_checks(owner, num_classes, None, final_activation,
                                              data_format) + [
-            ("dropout", dropout, 0.0 <= dropout < 1.0, "a float in [0, 1)")])
+            ("dropout", dropout, 0.0 <= dropout < 1.0, "a float in [0, 1)"),
+            ("weight_decay", weight_decay, weight_decay >= 0, "a float >= 0 (an L2 penalty "
+                                                             "on every kernel)")])
         self.num_classes, self.final_activation = num_classes, final_activation
         self.data_format, self.dropout = data_format, dropout
+        #: the SDK's weight_decay: an L2 penalty on every convolution kernel
+        self.weight_decay = weight_decay
 
     def stem(self, ops: Ops, x: Any, filters: int) -> Any:
         from keras import layers
@@ -55,7 +65,8 @@ class _ResNet(_Classifier):
     def get_predictions(self, inputs: Any, is_training: Any, build_ctx: BuildContext) -> Any:
         from keras import layers
 
-        ops = Ops(len(inputs.shape) - 2, self.data_format, type(self).__name__)
+        ops = Ops(len(inputs.shape) - 2, self.data_format, type(self).__name__,
+                  l2=self.weight_decay)
         expansion = 4 if self.bottleneck else 1
 
         def unit(x: Any, n: int, stride: int) -> Any:
@@ -106,7 +117,7 @@ class DenseNet121(_Classifier):
     def get_predictions(self, inputs: Any, is_training: Any, build_ctx: BuildContext) -> Any:
         from keras import layers
 
-        ops = Ops(len(inputs.shape) - 2, self.data_format, "DenseNet121")
+        ops = Ops(len(inputs.shape) - 2, self.data_format, "DenseNet121", l2=self.weight_decay)
 
         def norm_relu(x: Any) -> Any:
             return layers.Activation("relu")(ops.norm(x, "batch"))

@@ -1,4 +1,5 @@
-"""Channel axes: ``ConvertToChannelsFirst``, ``RepeatChannel``, ``SplitAcrossChannels``."""
+"""Channel axes: ``ConvertToChannelsFirst``, ``ConvertToChannelsLast``, ``RepeatChannel``,
+``SplitAcrossChannels``."""
 
 from __future__ import annotations
 
@@ -34,6 +35,32 @@ class ConvertToChannelsFirst(MultiFieldTransformer):
             else:
                 data = np.expand_dims(data, axis)
             transform_ctx.set_image(field, img.new_image(data, fmt.with_channels(True)))
+        return transform_ctx
+
+
+class ConvertToChannelsLast(MultiFieldTransformer):
+    """The partner of :class:`ConvertToChannelsFirst`: ``DHW`` -> ``DHWC`` (a channel
+    axis of 1), ``CDHW`` -> ``DHWC``; likewise in 2D and for batches (``NCDHW`` ->
+    ``NDHWC``). An image already channels last is left as it is.
+
+    >>> from clara_core import MedicalImage
+    >>> ctx = TransformContext()
+    >>> ctx.set_image("image", MedicalImage(np.zeros((2, 4, 5, 6)), "CDHW"))
+    >>> out = ConvertToChannelsLast("image").transform(ctx).get_image("image")
+    >>> out.get_shape_format(), out.get_data().shape
+    (ShapeFormat('DHWC'), (4, 5, 6, 2))
+    """
+
+    def transform(self, transform_ctx: TransformContext) -> TransformContext:
+        for field in self.fields:
+            img = transform_ctx.get_image(field)
+            fmt = img.get_shape_format()
+            data = img.get_data()
+            if fmt.is_channels_last():
+                continue
+            axis = fmt.get_channel_axis()
+            data = np.expand_dims(data, -1) if axis is None else np.moveaxis(data, axis, -1)
+            transform_ctx.set_image(field, img.new_image(data, fmt.with_channels(False)))
         return transform_ctx
 
 
@@ -82,9 +109,16 @@ class SplitAcrossChannels(Transformer):
     [[[4.0, 5.0], [6.0, 7.0]]]
     """
 
+    field_args = ("field",)
+    output_field_args = ("output_fields",)
+
     def __init__(self, field: str, output_fields: Sequence[str] | None = None) -> None:
         self.field = field
         self.output_fields = None if output_fields is None else list(output_fields)
+
+    def fields_written(self) -> list[str] | None:
+        """``output_fields``; without them one field per channel, so not known here."""
+        return None if self.output_fields is None else Transformer.fields_written(self)
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
         img = transform_ctx.get_image(self.field)
@@ -102,10 +136,10 @@ class SplitAcrossChannels(Transformer):
 
 class MergeBatchDims(MultiFieldTransformer):
     """The SDK's batch transform that merged the crops of each case into the batch axis
-    (``batched_by_transforms``: ``B x N x C...`` to ``B*N x C...``). This engine splits
-    a case's crops into samples before batching, so batches arrive merged; in
-    ``batch_transforms`` this checks that each field is one batch axis (``N...``)
-    and passes the batch on.
+    (``B x N x C...`` to ``B*N x C...``): in ``batch_transforms``, a step takes
+    ``output_batch_size`` cases with all the crops each gives. This engine splits a
+    case's crops into samples before batching, so batches arrive merged; this checks
+    that each field is one batch axis (``N...``) and passes the batch on.
 
     >>> from clara_core import MedicalImage
     >>> ctx = TransformContext()
@@ -113,6 +147,8 @@ class MergeBatchDims(MultiFieldTransformer):
     >>> MergeBatchDims("image").transform(ctx).get_image("image").get_data().shape
     (8, 1, 4, 4, 4)
     """
+
+    merges_case_samples = True
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
         for field in self.fields:
@@ -123,4 +159,4 @@ class MergeBatchDims(MultiFieldTransformer):
         return transform_ctx
 
 
-__all__ = ["ConvertToChannelsFirst", "MergeBatchDims", "RepeatChannel", "SplitAcrossChannels"]
+__all__ = ["ConvertToChannelsFirst", "ConvertToChannelsLast", "MergeBatchDims", "RepeatChannel", "SplitAcrossChannels"]

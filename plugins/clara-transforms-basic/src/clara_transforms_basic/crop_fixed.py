@@ -114,6 +114,8 @@ class CropForegroundObject(_Box):
     (4, 5)
     """
 
+    field_args = ("fields", "label_field")
+
     def __init__(self, fields: str | Sequence[str], label_field: str = "label",
                  margin: int | Sequence[int] = 0, size: Sequence[int] | None = None) -> None:
         MultiFieldTransformer.__init__(self, fields=fields)

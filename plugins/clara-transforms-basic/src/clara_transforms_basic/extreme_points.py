@@ -30,6 +30,9 @@ class AddExtremePointsChannel(RandomTransform):
     [(2, 3), (6, 3), (2, 3), (2, 5)]
     """
 
+    field_args = ("image_field", "label_field")
+    output_field_args = ("points_channel_field",)
+
     def __init__(self, image_field: str, label_field: str, dtype: str = "float32",
                  sigma: float = 3, permutation: int = 0, rescale_min: float = -1.0,
                  rescale_max: float = 1.0, points_channel_field: str | None = None) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from clara_core import MultiFieldTransformer, RandomTransform, TransformContext
+from clara_core.arguments import check_argument
 from clara_transforms_basic.geometry import flip
 from clara_transforms_basic.lazy import move
 
@@ -36,12 +37,17 @@ class RandomSpatialFlip(MultiFieldTransformer, RandomTransform):
                  axes: Sequence[int] | None = None) -> None:
         MultiFieldTransformer.__init__(self, fields=fields)
         self.set_probability(probability)
+        check_argument(type(self).__name__, "axes", axes, axes is None or all(
+            isinstance(a, int) and 0 <= a < 3 for a in axes), "spatial axes in [0, 2] or null")
         self.axes = None if axes is None else list(axes)
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
         first = transform_ctx.get_image(self.fields[0]).get_shape_format()
         n_spatial = first.get_number_of_spatial_dims()
         candidates = self.axes if self.axes is not None else list(range(n_spatial))
+        if any(a >= n_spatial for a in candidates):
+            raise ValueError(f"{type(self).__name__}: axes {candidates} name a spatial axis "
+                             f"that field {self.fields[0]!r} ({first}) does not have.")
         flips = [a for a in candidates if self.R.random() < self.probability]
         if flips:
             flip_fields(transform_ctx, self.fields, flips)

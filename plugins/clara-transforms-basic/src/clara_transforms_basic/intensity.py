@@ -14,6 +14,7 @@ import numpy as np
 
 from clara_core import MultiFieldTransformer, RandomTransform, TransformContext
 from clara_core.arguments import check_argument
+from clara_transforms_basic.per_channel import check_channels, on_channels, per_channel
 
 
 def _float(data: np.ndarray) -> np.ndarray:
@@ -60,7 +61,9 @@ class RandomIntensityTransform(MultiFieldTransformer, RandomTransform):
 
 
 class ScaleIntensityRange(IntensityTransform):
-    """Map ``[a_min, a_max]`` linearly to ``[b_min, b_max]``, optionally clipping.
+    """Map ``[a_min, a_max]`` linearly to ``[b_min, b_max]``, optionally clipping;
+    ``channels`` (indices along the channel axis) scales those channels only (a CT
+    channel beside MR ones).
 
     >>> from clara_core import MedicalImage
     >>> ctx = TransformContext()
@@ -72,8 +75,10 @@ class ScaleIntensityRange(IntensityTransform):
 
     def __init__(self, fields: str | Sequence[str], a_min: float, a_max: float,
                  b_min: float = 0.0, b_max: float = 1.0, clip: bool = False,
-                 dtype: str = "float32") -> None:
+                 dtype: str = "float32", channels: Sequence[int] | None = None) -> None:
         MultiFieldTransformer.__init__(self, fields=fields)
+        check_channels(type(self).__name__, channels)
+        self.channels = channels
         if a_max == a_min:
             raise ValueError(f"Invalid value for argument `a_max` of {type(self).__name__}: "
                              f"expected a value different from a_min ({a_min}), received "
@@ -90,6 +95,15 @@ class ScaleIntensityRange(IntensityTransform):
         if self.clip:
             np.clip(out, *sorted((self.b_min, self.b_max)), out=out)
         return out
+
+    def transform(self, transform_ctx: TransformContext) -> TransformContext:
+        if self.channels is None:
+            return IntensityTransform.transform(self, transform_ctx)
+        for field in self.fields:
+            image = transform_ctx.get_image(field)
+            data = on_channels(type(self).__name__, field, image, self.channels, self.apply)
+            transform_ctx.set_image(field, image.new_image(data, image.get_shape_format()))
+        return transform_ctx
 
 
 class ScaleShiftIntensity(IntensityTransform):
@@ -108,15 +122,9 @@ class ScaleShiftIntensity(IntensityTransform):
         return _float(data) * self.scale + self.shift
 
 
-def _per_channel(data: np.ndarray, channel_axis: int | None, fn: Any) -> np.ndarray:
-    if channel_axis is None:
-        return fn(data)  # type: ignore[no-any-return]
-    return np.stack([fn(c) for c in np.moveaxis(data, channel_axis, 0)], axis=channel_axis)
-
-
 class NormalizeNonzeroIntensities(MultiFieldTransformer):
     """Z-score the non-zero voxels of each channel (zeros, the background of skull-stripped
-    MRI, stay zero).
+    MRI, stay zero); ``channels`` (indices along the channel axis) those channels only.
 
     >>> from clara_core import MedicalImage
     >>> ctx = TransformContext()
@@ -124,6 +132,12 @@ class NormalizeNonzeroIntensities(MultiFieldTransformer):
     >>> NormalizeNonzeroIntensities("image").transform(ctx).get_image("image").get_data()
     array([[ 0., -1.,  1.]])
     """
+
+    def __init__(self, fields: str | Sequence[str],
+                 channels: Sequence[int] | None = None) -> None:
+        MultiFieldTransformer.__init__(self, fields=fields)
+        check_channels(type(self).__name__, channels)
+        self.channels = channels
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
         def norm(c: np.ndarray) -> np.ndarray:
@@ -137,7 +151,9 @@ class NormalizeNonzeroIntensities(MultiFieldTransformer):
         for field in self.fields:
             image = transform_ctx.get_image(field)
             fmt = image.get_shape_format()
-            data = _per_channel(image.get_data(), fmt.get_channel_axis(), norm)
+            data = per_channel(image.get_data(), fmt.get_channel_axis(), norm) \
+                if self.channels is None else \
+                on_channels(type(self).__name__, field, image, self.channels, norm)
             transform_ctx.set_image(field, image.new_image(data, fmt))
         return transform_ctx
 

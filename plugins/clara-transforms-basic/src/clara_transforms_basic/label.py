@@ -21,7 +21,9 @@ def _channels_first(owner: str, field: str, image: MedicalImage) -> np.ndarray:
 
 class ConvertToMultiChannelBasedOnLabel(MultiFieldTransformer):
     """One channel per label value: channel ``k`` is 1 where the label equals
-    ``labels[k]``. Without ``labels``, the values present (0 excluded unless
+    ``labels[k]``, or, for an entry that is a list of values (a region, as nnU-Net's
+    region-based labels: whole tumour ``[1, 2, 3]``), where it is any of them; regions
+    may overlap. Without ``labels``, the values present (0 excluded unless
     ``include_background``) are used; give them explicitly so that every case gets the
     same channels.
 
@@ -30,12 +32,24 @@ class ConvertToMultiChannelBasedOnLabel(MultiFieldTransformer):
     >>> out = ConvertToMultiChannelBasedOnLabel("label", labels=[1, 2]).transform(ctx)
     >>> out.get_image("label").get_data()[:, 0].tolist()
     [[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]]
+    >>> out = ConvertToMultiChannelBasedOnLabel("label", labels=[[1, 2], 2]).transform(
+    ...     TransformContext({"label": MedicalImage(np.array([[[0, 1, 2]]]), "CHW")}))
+    >>> out.get_image("label").get_data()[:, 0].tolist()
+    [[0.0, 1.0, 1.0], [0.0, 0.0, 1.0]]
     """
 
-    def __init__(self, fields: str | Sequence[str], labels: Sequence[int] | None = None,
+    def __init__(self, fields: str | Sequence[str],
+                 labels: Sequence[int | Sequence[int]] | None = None,
                  include_background: bool = False, dtype: str = "float32") -> None:
         MultiFieldTransformer.__init__(self, fields=fields)
-        self.labels = None if labels is None else list(labels)
+        check_argument(type(self).__name__, "labels", labels, labels is None or (
+            isinstance(labels, list | tuple) and len(labels) > 0
+            and all(_is_value(v) or (isinstance(v, list | tuple) and len(v) > 0
+                                     and all(_is_value(x) for x in v)) for v in labels)),
+            "null (the values present) or a list of label values, each an integer or a "
+            "list of integers (a region)")
+        self.labels = None if labels is None else [
+            list(v) if isinstance(v, list | tuple) else v for v in labels]
         self.include_background, self.dtype = include_background, dtype
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
@@ -50,9 +64,54 @@ class ConvertToMultiChannelBasedOnLabel(MultiFieldTransformer):
             if values is None:
                 values = [v for v in np.unique(data).tolist()
                           if self.include_background or v != 0]
-            out = np.concatenate([data == v for v in values]).astype(self.dtype)
+            out = np.concatenate([np.isin(data, v) for v in values]).astype(self.dtype)
             transform_ctx.set_image(field, image.new_image(out, image.get_shape_format()))
         return transform_ctx
+
+
+def _is_value(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) \
+        and float(value).is_integer()
+
+
+class MapLabelValue(MultiFieldTransformer):
+    """Label values renumbered: ``orig_labels[k]`` becomes ``target_labels[k]`` (as
+    MONAI's ``MapLabelValue``); other values are kept. ``clara plan`` uses it to make a
+    dataset's label values (a mask stored as 0/255) the classes ``0 .. K-1``.
+
+    >>> ctx = TransformContext({"label": MedicalImage(np.array([[0, 255, 255]]), "HW")})
+    >>> out = MapLabelValue("label", [0, 255], [0, 1]).transform(ctx)
+    >>> out.get_image("label").get_data().tolist()
+    [[0.0, 1.0, 1.0]]
+    """
+
+    def __init__(self, fields: str | Sequence[str], orig_labels: Sequence[float],
+                 target_labels: Sequence[float], dtype: str = "float32") -> None:
+        MultiFieldTransformer.__init__(self, fields=fields)
+        owner = type(self).__name__
+        check_argument(owner, "orig_labels", orig_labels,
+                       _numbers(orig_labels) and len(set(orig_labels)) == len(orig_labels),
+                       "a list of distinct label values")
+        check_argument(owner, "target_labels", target_labels,
+                       _numbers(target_labels) and len(target_labels) == len(orig_labels),
+                       "a list of values, one for each of orig_labels")
+        self.orig_labels, self.target_labels = list(orig_labels), list(target_labels)
+        self.dtype = dtype
+
+    def transform(self, transform_ctx: TransformContext) -> TransformContext:
+        for field in self.fields:
+            image = transform_ctx.get_image(field)
+            data = image.get_data()
+            out = data.astype(self.dtype, copy=True)
+            for orig, target in zip(self.orig_labels, self.target_labels, strict=True):
+                out[data == orig] = target
+            transform_ctx.set_image(field, image.new_image(out, image.get_shape_format()))
+        return transform_ctx
+
+
+def _numbers(value: object) -> bool:
+    return isinstance(value, list | tuple) and all(
+        isinstance(x, int | float) and not isinstance(x, bool) for x in value)
 
 
 class ArgmaxAcrossChannels(MultiFieldTransformer):
@@ -125,6 +184,8 @@ class SplitBasedOnLabel(Transformer):
     [[[0.0, 1.0, 0.0, 1.0]]]
     """
 
+    field_args, output_field_args = ("field",), ("label_names",)
+
     def __init__(self, field: str, label_names: Sequence[str], dtype: str = "float32") -> None:
         if not label_names or not all(isinstance(n, str) and n for n in label_names):
             raise ValueError(f"Invalid value for argument `label_names` of {type(self).__name__}: "
@@ -150,6 +211,8 @@ class CopyProperties(MultiFieldTransformer):
     >>> CopyProperties("pred", "image", ["affine"]).transform(ctx).get_image("pred").get_property("affine")
     'A'
     """
+
+    field_args = ("fields", "from_field")
 
     def __init__(self, fields: str | Sequence[str], from_field: str,
                  properties: Sequence[str]) -> None:

@@ -39,6 +39,10 @@ class _RandomWarp(RandomTransform):
                                  f'"label"], received {fields!r}.')
             self._moved = [(n, 0 if n == label_field else 1) for n in names]
 
+    def fields_read(self) -> list[str] | None:
+        """The fields moved: ``fields``, or ``image_field`` and ``label_field``."""
+        return [name for name, _ in self._moved]
+
     def draw(self, n_spatial: int) -> np.ndarray:
         raise NotImplementedError
 

@@ -105,6 +105,42 @@ class LoadImage(FileLoader):
             raise ValueError(f"{type(self).__name__}: {exc}") from None
 
 
+#: DICOM tags of a slice's position and orientation (Image Position / Orientation Patient)
+POSITION, ORIENTATION = "0020|0032", "0020|0037"
+
+
+def check_slice_spacing(owner: str, folder: str,
+                        slices: Sequence[tuple[str, str] | None]) -> None:
+    r"""Raise when the slices (position and orientation tags, in the reader's order) are
+    not evenly spaced along their normal: a missing slice would stretch the volume.
+
+    >>> row = "1\\0\\0\\0\\1\\0"
+    >>> check_slice_spacing("L", "s", [(f"0\\0\\{z}", row) for z in (0, 2, 4, 6)])
+    >>> check_slice_spacing("L", "s", [(f"0\\0\\{z}", row) for z in (0, 2, 6, 8)])
+    Traceback (most recent call last):
+    ...
+    ValueError: L: the DICOM series in s is not evenly spaced: slices 2 and 3 of 4 are 4 mm apart where the others are 2 mm (a missing slice?). Complete the series, or give it as one volume file (e.g. NIfTI) on the grid you mean.
+    """
+    if len(slices) < 3 or any(s is None for s in slices):
+        return
+    try:
+        positions = np.array([[float(v) for v in s[0].split("\\")] for s in slices if s])
+        cosines = [float(v) for v in slices[0][1].split("\\")]  # type: ignore[index]
+    except ValueError:
+        return  # tags that are not numbers: nothing to check against
+    normal = np.cross(cosines[:3], cosines[3:6])
+    gaps = np.abs(np.diff(positions @ normal))
+    typical = float(np.median(gaps))
+    odd = np.flatnonzero(np.abs(gaps - typical) > max(0.05 * typical, 1e-3))
+    if typical > 0 and odd.size:
+        k = int(odd[0])
+        raise ValueError(f"{owner}: the DICOM series in {folder} is not evenly spaced: slices "
+                         f"{k + 1} and {k + 2} of {len(slices)} are {gaps[k]:.3g} mm apart "
+                         f"where the others are {typical:.3g} mm (a missing slice?). Complete "
+                         "the series, or give it as one volume file (e.g. NIfTI) on the grid "
+                         "you mean.")
+
+
 class LoadDicomSeries(FileLoader):
     """Load the DICOM series in each field's folder as one ``DHW`` volume, slices sorted
     by position (GDCM through SimpleITK), with spacing, RAS affine and the series UID.
@@ -127,8 +163,13 @@ class LoadDicomSeries(FileLoader):
             raise FileNotFoundError(f"LoadDicomSeries: {file_name} is not a folder; give the "
                                     "folder that holds the series' slices.")
         reader = sitk.ImageSeriesReader()
-        with kept_locale():
-            series = list(reader.GetGDCMSeriesIDs(file_name))
+        try:
+            with kept_locale():
+                series = list(reader.GetGDCMSeriesIDs(file_name))
+        except RuntimeError as exc:  # GDCM stops at a file it cannot parse
+            raise ValueError(f"{type(self).__name__}: cannot list the DICOM series in "
+                             f"{file_name}: {_first_line(exc)}; give a folder holding one "
+                             "series' slices") from exc
         if not series:
             raise ValueError(f"{type(self).__name__}: no DICOM series in {file_name} (no readable "
                              "DICOM slices there).")
@@ -142,8 +183,17 @@ class LoadDicomSeries(FileLoader):
         try:
             with kept_locale():
                 files = reader.GetGDCMSeriesFileNames(file_name, uid or series[0])
-                reader.SetFileNames(files)
-                itk = reader.Execute()
+                if len(files) == 1:  # one file, perhaps multi-frame: read as it is
+                    itk = sitk.ReadImage(files[0])
+                else:
+                    reader.SetFileNames(files)
+                    reader.MetaDataDictionaryArrayUpdateOn()
+                    itk = reader.Execute()
+                    check_slice_spacing(type(self).__name__, file_name, [
+                        (reader.GetMetaData(i, POSITION), reader.GetMetaData(i, ORIENTATION))
+                        if reader.HasMetaDataKey(i, POSITION) and
+                        reader.HasMetaDataKey(i, ORIENTATION) else None
+                        for i in range(len(files))])
         except RuntimeError as exc:
             raise ValueError(f"{type(self).__name__}: cannot read the series in {file_name}: "
                              f"{_first_line(exc)}") from exc
