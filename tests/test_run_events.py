@@ -115,6 +115,7 @@ def test_validate_and_infer_events(trained_copy, tmp_path, fixture_dists):
                         "result": {"written": 1, "skipped": 0, "failed": 1}}
 
 
+@pytest.mark.slow  # a pip install: the slow tier
 def test_the_guides_example_plugin_installs_and_keeps_notes(tmp_path):
     """examples/clara-run-notes, as docs/byoc/08-run-events.md shows it, pip-installed."""
     example = REPO / "examples" / "clara-run-notes"

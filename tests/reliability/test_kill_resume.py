@@ -23,7 +23,7 @@ from train_mmar import losses, make_train_mmar, records
 pytestmark = pytest.mark.slow
 
 EPOCHS = 4
-KILLS = 10
+KILLS = 6
 
 
 def start(root: Path, *extra: str) -> subprocess.Popen[str]:

@@ -11,6 +11,18 @@ from clara_core.image.medical_image import MedicalImage
 from clara_core.image.transform_ctx import TransformContext
 
 
+def is_multi_label(scores: Any) -> bool:
+    """Whether a classifier's ``scores`` are one sigmoid per label (several labels may
+    hold) rather than class probabilities (a softmax, summing to 1) or one binary
+    probability: the rule the accuracy metric and the result writer share.
+
+    >>> is_multi_label([0.9, 0.7, 0.1]), is_multi_label([0.2, 0.8]), is_multi_label([0.7])
+    (True, False, False)
+    """
+    values = np.asarray(scores, dtype=np.float64).reshape(-1)
+    return values.size > 1 and abs(float(values.sum()) - 1.0) > 1e-3
+
+
 class ClassificationImagePipeline(ImagePipeline):
     """Images through the ``pre_transforms`` chain with the label the datalist gives:
     ``"label": 2`` (a class index; one-hot of ``num_classes`` when given) or

@@ -15,6 +15,7 @@ import numpy as np
 
 from clara_core import MedicalImage, Metric, MetricList, TransformContext
 from clara_core.arguments import check_arguments
+from clara_core.data.classification import is_multi_label
 
 
 def _values(ctx: TransformContext, field: str) -> np.ndarray:
@@ -162,8 +163,8 @@ class ComputeAccuracy(Metric):
     def compute(self, transform_ctx: TransformContext) -> float | None:
         scores = _values(transform_ctx, self.field)
         labels = _values(transform_ctx, self.label_field or "label")
-        if scores.size > 1 and labels.size == scores.size and abs(scores.sum() - 1) > 1e-3:
-            return float(np.mean((scores > 0.5) == (labels > 0.5)))  # multi-label
+        if labels.size == scores.size and is_multi_label(scores):
+            return float(np.mean((scores > 0.5) == (labels > 0.5)))
         return float(self.predicted(scores) == _class_index(labels))
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from clara_core import MedicalImage, TransformContext, Writer
 from clara_core.atomic import atomic_write
+from clara_core.data.classification import is_multi_label
 
 
 class WriteClassificationResult(Writer):
@@ -17,6 +18,8 @@ class WriteClassificationResult(Writer):
     probability for a binary task) and write them, after the last case, to
     ``write_path/file_name``: a row per case with the image file, the predicted class
     and the probabilities (the SDK's summary writer, written once by ``finalize``).
+    For multi-label scores (one sigmoid per label) the prediction is the multi-hot of
+    the labels above 0.5, as the datalist writes labels (``0 1 1``).
 
     >>> import tempfile
     >>> w = WriteClassificationResult(write_path=tempfile.mkdtemp())
@@ -25,6 +28,11 @@ class WriteClassificationResult(Writer):
     >>> path, = w.finalize(); print(open(path).read().strip())
     image,prediction,p0,p1
     a.nii.gz,1,0.2,0.8
+    >>> w.write(TransformContext({"model": np.array([0.9, 0.7, 0.1]), "image": "b.png"}))
+    []
+    >>> path, = w.finalize(); print(open(path).read().strip())
+    image,prediction,p0,p1,p2
+    b.png,1 1 0,0.9,0.7,0.1
     """
 
     output_args = ("write_path",)
@@ -41,7 +49,11 @@ class WriteClassificationResult(Writer):
         value = transform_ctx[self.field]
         scores = np.asarray(value.get_data() if isinstance(value, MedicalImage) else value,
                             dtype=np.float64).reshape(-1)
-        predicted = int(scores.argmax()) if scores.size > 1 else int(scores[0] > 0.5)
+        predicted: Any
+        if is_multi_label(scores):  # every label above 0.5, as the datalist's multi-hot
+            predicted = " ".join(str(int(p > 0.5)) for p in scores)
+        else:
+            predicted = int(scores.argmax()) if scores.size > 1 else int(scores[0] > 0.5)
         image = transform_ctx.get(self.image_field)
         name = image.get_property("filename", "case") if isinstance(image, MedicalImage) \
             else image
