@@ -136,6 +136,27 @@ def test_a_series_with_a_missing_slice_is_refused_not_stretched(tmp_path):
         load(LoadDicomSeries("image"), folder)
 
 
+def test_a_2d_nifti_or_metaimage_is_a_2d_image_with_its_geometry(tmp_path):
+    # what SimpleITK and other tools write for a slice: 2 dimensions and a 4x4 affine
+    affine = np.eye(4)
+    affine[:2, :2] = np.array([[0.0, -1], [1, 0]]) @ np.diag([0.7, 1.2])
+    affine[:2, 3] = [10.0, -20.0]
+    data = np.random.default_rng(0).normal(size=(5, 6)).astype(np.float32)
+    path = tmp_path / "slice.nii.gz"
+    nib.save(nib.Nifti1Image(data, affine), path)
+    image = load(LoadNifti(["image"]), path)
+    assert str(image.get_shape_format()) == "HW"
+    np.testing.assert_allclose(image.get_data(), data)
+    assert image.get_property("spacing") == pytest.approx((0.7, 1.2))
+    np.testing.assert_allclose(image.get_property("affine"), affine, atol=1e-5)
+    mha = tmp_path / "slice.mha"
+    sitk.WriteImage(sitk.ReadImage(str(path)), str(mha))
+    again = load(LoadImage(["image"]), mha)
+    assert str(again.get_shape_format()) == "HW"
+    np.testing.assert_allclose(again.get_data(), data, rtol=1e-6)
+    np.testing.assert_allclose(again.get_property("affine"), affine, atol=1e-5)
+
+
 def test_a_folder_of_one_dicom_file_is_that_file(tmp_path):
     import shutil
 

@@ -146,9 +146,15 @@ def check_label_values(ctx: TransformContext, label_field: str,
 
 def _misalignment(a: np.ndarray, b: np.ndarray, shape: tuple[int, ...]) -> float:
     """How far apart (in voxels of ``a``) the two affines put the corners of a grid:
-    header round-off gives ~1e-5, a real misalignment tenths of a voxel or more."""
+    header round-off gives ~1e-5, a real misalignment tenths of a voxel or more. A grid
+    of fewer axes than the affine (a 2D image's 4x4 affine) lies at index 0 of the rest.
+
+    >>> _misalignment(np.eye(4), np.diag([1.0, 1.0, 5.0, 1.0]), (8, 8))
+    0.0
+    """
     n = a.shape[0] - 1
-    corners = np.array(np.meshgrid(*[[0, max(s - 1, 0)] for s in shape[:n]], indexing="ij"))
+    shape = (tuple(shape) + (1,) * n)[:n]
+    corners = np.array(np.meshgrid(*[[0, max(s - 1, 0)] for s in shape], indexing="ij"))
     corners = np.vstack([corners.reshape(n, -1), np.ones((1, corners[0].size))])
     moved = np.linalg.solve(a, b @ corners)[:n] - corners[:n]
     return float(np.abs(moved).max())

@@ -70,8 +70,14 @@ def _read(nii: Any, dtype: np.dtype) -> np.ndarray:
     return data
 
 
+#: the image layout of a NIfTI file's data by its number of dimensions (a 2D file is a
+#: 2D image: what SimpleITK and other tools write for a slice or a radiograph)
+FORMATS = {2: "HW", 3: "DHW", 4: "DHWC"}
+
+
 class LoadNifti(FileLoader):
-    """Load the NIfTI file named in each field as a ``DHW`` image (``DHWC`` for 4D files).
+    """Load the NIfTI file named in each field as a ``DHW`` image (``DHWC`` for 4D files,
+    ``HW`` for 2D files; the 4x4 affine is kept, so results are written on its grid).
 
     Records file name, original shape, affine and voxel spacing as properties.
     ``as_canonical`` reorients to RAS+ first (nibabel's ``as_closest_canonical``).
@@ -105,15 +111,17 @@ class LoadNifti(FileLoader):
             raise FileNotFoundError(f"LoadNifti: file not found: {file_name}") from None
         except Exception as exc:
             raise ValueError(f"{type(self).__name__}: cannot read {file_name} as NIfTI: {exc}") from exc
-        if data.ndim not in (3, 4):
-            raise ValueError(f"{type(self).__name__}: {file_name} has {data.ndim} dimensions {data.shape}; "
-                             "expected a 3D volume or a 4D multi-channel volume.")
-        image = MedicalImage(data, "DHW" if data.ndim == 3 else "DHWC")
+        if data.ndim not in FORMATS:
+            raise ValueError(f"{type(self).__name__}: {file_name} has {data.ndim} dimensions "
+                             f"{data.shape}; expected a 2D image, a 3D volume or a 4D "
+                             "multi-channel volume.")
+        image = MedicalImage(data, FORMATS[data.ndim])
         image.set_property(ImageProperty.FILENAME, file_name)
         image.set_property(ImageProperty.ORIGINAL_SHAPE, tuple(file_shape))
         image.set_property(ImageProperty.ORIGINAL_AFFINE, file_affine)
         image.set_property(ImageProperty.AFFINE, np.asarray(nii.affine, dtype=np.float64))
+        spatial = min(data.ndim, 3)
         image.set_property(ImageProperty.SPACING,
-                           tuple(float(z) for z in nii.header.get_zooms()[:3]))
+                           tuple(float(z) for z in nii.header.get_zooms()[:spatial]))
         image.set_property(ImageProperty.AS_CANONICAL, self.as_canonical)
         return image

@@ -50,22 +50,25 @@ def read_itk(owner: str, file_name: str) -> Any:
 
 def volume_from_sitk(itk: Any, file_name: str, dtype: np.dtype) -> MedicalImage:
     """A 3D SimpleITK image as a ``DHW``/``DHWC`` MedicalImage with LoadNifti's axis order
-    (array indexed (i, j, k)), per-axis ``spacing`` and a RAS ``affine``."""
+    (array indexed (i, j, k)), per-axis ``spacing`` and a RAS ``affine``; a 2D image as
+    ``HW``/``HWC`` (indexed (i, j)) with its geometry in a 4x4 affine, as LoadNifti
+    keeps a 2D file's."""
     import SimpleITK as sitk
 
-    if itk.GetDimension() != 3:
-        raise ValueError(f"{file_name} is {itk.GetDimension()}D; expected a 3D volume (use "
-                         "LoadPng/LoadJpg for 2D images).")
+    dims = itk.GetDimension()
+    if dims not in (2, 3):
+        raise ValueError(f"{file_name} is {dims}D; expected a 2D image or a 3D volume.")
     array = sitk.GetArrayViewFromImage(itk)  # (k, j, i[, components])
     channels = itk.GetNumberOfComponentsPerPixel() > 1
-    axes = (2, 1, 0, 3) if channels else (2, 1, 0)
+    axes = tuple(reversed(range(dims))) + ((dims,) if channels else ())
     data = np.ascontiguousarray(np.transpose(array, axes), dtype=dtype)
     spacing = np.array(itk.GetSpacing(), dtype=np.float64)
-    direction = np.array(itk.GetDirection(), dtype=np.float64).reshape(3, 3)
+    direction = np.array(itk.GetDirection(), dtype=np.float64).reshape(dims, dims)
     lps = np.eye(4)
-    lps[:3, :3] = direction * spacing
-    lps[:3, 3] = itk.GetOrigin()
-    image = MedicalImage(data, "DHWC" if channels else "DHW")
+    lps[:dims, :dims] = direction * spacing
+    lps[:dims, 3] = itk.GetOrigin()
+    fmt = "DHW" if dims == 3 else "HW"
+    image = MedicalImage(data, fmt + "C" if channels else fmt)
     image.set_property(ImageProperty.FILENAME, file_name)
     image.set_property(ImageProperty.ORIGINAL_SHAPE, data.shape)
     image.set_property(ImageProperty.SPACING, tuple(float(s) for s in spacing))
@@ -78,7 +81,7 @@ def volume_from_sitk(itk: Any, file_name: str, dtype: np.dtype) -> MedicalImage:
 
 class LoadImage(FileLoader):
     """Load each field's file through SimpleITK as a ``DHW`` image (``DHWC`` with
-    components), with the same axis order and geometry as :class:`LoadNifti`: the
+    components; ``HW``/``HWC`` for a 2D file), with the same axis order and geometry as :class:`LoadNifti`: the
     array is indexed (i, j, k) like nibabel's, ``spacing`` is per array axis and
     ``affine`` maps voxel indices to RAS millimetres; ``origin`` and ``direction``
     are SimpleITK's own (LPS).
