@@ -150,9 +150,10 @@ def test_inferer_and_writer_defaults():
 def test_registry_picks_loaders_and_writers_by_format():
     registry = Registry()
     names = {p: registry.loader_for(p).__name__
-             for p in ("/d/a.nii.gz", "/d/B.NII", "/d/c.mha", "/d/d.nrrd", "/d/e.png")}
+             for p in ("/d/a.nii.gz", "/d/B.NII", "/d/c.mha", "/d/d.nrrd", "/d/e.png",
+                       "/d/f.TIFF")}
     assert names == {"/d/a.nii.gz": "LoadNifti", "/d/B.NII": "LoadNifti", "/d/c.mha": "LoadImage",
-                     "/d/d.nrrd": "LoadImage", "/d/e.png": "LoadPng"}
+                     "/d/d.nrrd": "LoadImage", "/d/e.png": "LoadPng", "/d/f.TIFF": "LoadTiff"}
     assert registry.loader_for("/d/series", folder=True).__name__ == "LoadDicomSeries"
     assert registry.writer_for(".nii.gz").__name__ == "WriteNifti"
     loader = registry.loader_for("x.nii").for_field("image", "float16")

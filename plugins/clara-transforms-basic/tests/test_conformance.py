@@ -36,6 +36,8 @@ WRITERS = {
         sitk.GetImageFromArray(np.arange(12, dtype=np.uint8).reshape(3, 4)), p)),
     sitk_loaders.LoadJpg: ("jpg", lambda p: sitk.WriteImage(
         sitk.GetImageFromArray(np.full((8, 8), 100, dtype=np.uint8)), p)),
+    sitk_loaders.LoadTiff: ("tif", lambda p: sitk.WriteImage(
+        sitk.GetImageFromArray(np.arange(12, dtype=np.uint16).reshape(3, 4)), p)),
     arrays.LoadNumpy: ("npy", lambda p: np.save(p, np.ones((3, 4, 5)))),
     arrays.LoadMat: ("mat", lambda p: scipy.io.savemat(p, {"v": np.ones((3, 4, 5))})),
 }
@@ -98,6 +100,7 @@ COMPONENTS = [
     sitk_loaders.LoadDicomSeries("image"),
     sitk_loaders.LoadPng("image"),
     sitk_loaders.LoadJpg("image"),
+    sitk_loaders.LoadTiff("image"),
     arrays.LoadNumpy("image", shape="DHW"),
     arrays.LoadMat("image", shape="DHW"),
     channels.ConvertToChannelsFirst(["image"]),

@@ -187,6 +187,21 @@ def test_png_and_jpg_grey_and_colour(tmp_path):
         load(LoadPng("image"), tmp_path / "g.jpg")
 
 
+def test_tiff_and_bmp_pictures_load_like_png(tmp_path):
+    from clara_transforms_basic.loaders.sitk import LoadPng, LoadTiff
+
+    grey = np.random.default_rng(1).integers(0, 4000, (5, 7), dtype=np.uint16)
+    sitk.WriteImage(sitk.GetImageFromArray(grey), str(tmp_path / "g.tif"))
+    img = load(LoadTiff("image"), tmp_path / "g.tif")
+    assert str(img.get_shape_format()) == "HW"
+    np.testing.assert_array_equal(img.get_data(), grey)
+    rgb = np.random.default_rng(2).integers(0, 255, (5, 7, 3), dtype=np.uint8)
+    for name in ("c.png", "c.bmp"):
+        sitk.WriteImage(sitk.GetImageFromArray(rgb, isVector=True), str(tmp_path / name))
+    np.testing.assert_array_equal(load(LoadTiff("image"), tmp_path / "c.bmp").get_data(),
+                                  load(LoadPng("image"), tmp_path / "c.png").get_data())
+
+
 def test_numpy_and_mat_loaders(tmp_path):
     import scipy.io
     from clara_transforms_basic.loaders.arrays import LoadMat, LoadNumpy

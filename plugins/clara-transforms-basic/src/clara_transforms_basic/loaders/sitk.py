@@ -246,3 +246,11 @@ class LoadJpg(_Load2D):
     """Load JPEG files as ``HW`` (grey) or ``HWC`` (colour) images."""
 
     file_suffixes = (".jpg", ".jpeg")
+
+
+class LoadTiff(_Load2D):
+    """Load 2D TIFF (and BMP) files as ``HW`` (grey) or ``HWC`` (colour) images: the
+    pictures of retina, histology-tile and microscopy sets (a multi-page TIFF is
+    refused: it is not one 2D image)."""
+
+    file_suffixes = (".tif", ".tiff", ".bmp")
