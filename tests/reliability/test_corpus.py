@@ -32,6 +32,8 @@ CHECK = ["config", "check", "-m", "{mmar}"]
 CHECK_NAMES_ONLY = [*CHECK, "--names-only"]
 TRAIN = ["train", "-m", "{mmar}", "--no-progress", "--set", "epochs=1"]
 RESUME = ["train", "-m", "{mmar}", "--no-progress", "--resume", "--set", "epochs=3"]
+INFER = ["infer", "-m", "{mmar}", "-i", "{mmar}/data/image0.nii.gz", "-o", "{mmar}/segs",
+         "--no-progress"]
 
 
 # -- A. settings that training cannot use --------------------------------------------
@@ -401,7 +403,19 @@ def no_temporaries(mmar: Path) -> None:
     assert not list(models(mmar).glob(".tmp-*"))
 
 
+def truncated(name: str) -> Any:
+    """Cut a run file to a third, as a full disk or an interrupted copy leaves it."""
+    def mutate(mmar: Path, marker: Path) -> None:
+        path = models(mmar) / name
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+    return mutate
+
+
 RUN_FILE_CASES = [
+    Case("model_final.keras truncated", truncated("model_final.keras"), INFER, 2,
+         ["model_final.keras: it is damaged or truncated", "clara train writes it again"]),
+    Case("best weights truncated", truncated("model_best.weights.h5"), INFER, 2,
+         ["model_best.weights.h5: it is not a readable weights file"]),
     Case("train_state.json truncated", lambda m, k: state_file(
         (models(m) / "train_state.json").read_text()[:40])(m, k), RESUME, 2,
         ["train_state.json is damaged", "without --resume"]),
@@ -437,7 +451,7 @@ RUN_FILE_CASES = [
     Case("fine-tune from a corrupt weights file", lambda m, k: (
         models(m) / "model_best.weights.h5").write_bytes(b"\x00" * 64),
         [*TRAIN, "--set", "MMAR_CKPT=models/model_best.weights.h5"], 2,
-        ["not a weights file"]),
+        ["not a readable weights file"]),
     Case("fine-tune from a missing file", lambda m, k: None,
          [*TRAIN, "--set", "MMAR_CKPT=models/nothing.weights.h5"], 2, ["does not exist"]),
     Case("a second run on the same folder is refused", hold_lock, TRAIN, 2,

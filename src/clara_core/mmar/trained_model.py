@@ -41,10 +41,26 @@ def load_trained_model(folder: RunFolder, weights: str = "best",
                          f"{os.path.basename(architecture)} is written when clara train "
                          "finishes; train (or resume) the MMAR to the end first.")
     path = weights_path(folder, weights, choose)
+    import zipfile
+
     import keras
 
-    model = keras.models.load_model(architecture, compile=False)
-    model.load_weights(path)
+    retrain = ("clara train writes it again (train the MMAR to the end, or --resume a "
+               "stopped run), or restore the file from a copy.")
+    if not zipfile.is_zipfile(architecture):
+        raise ClaraError(f"Cannot read {architecture}: it is damaged or truncated (not a "
+                         f"Keras model file). {retrain}")
+    try:
+        model = keras.models.load_model(architecture, compile=False)
+    except Exception as exc:
+        raise ClaraError(f"Cannot load {architecture}: {_first_line(exc)}. {retrain}") from exc
+    _check_weights_file(path, "Cannot load the model's weights from")
+    try:
+        model.load_weights(path)
+    except Exception as exc:
+        raise ClaraError(f"The weights {path} do not fit the model in {architecture} "
+                         f"({_first_line(exc)}); both must come from the same run, or "
+                         f"{choose} names other weights.") from exc
     from clara_core.mmar.model_shapes import free_spatial_axes
 
     return free_spatial_axes(model)[0]
@@ -67,13 +83,7 @@ def load_pretrained(model: Any, path: str, log: Callable[[str], None] = print) -
         raise ClaraError(
             f"MMAR_CKPT points at {path}, which does not exist. Give a .weights.h5 file "
             "written by clara train (for example models/model_best.weights.h5) or its folder.")
-    import h5py
-
-    if not h5py.is_hdf5(path):
-        raise ClaraError(
-            f"Cannot fine-tune from {path}: it is not a weights file (damaged, truncated or "
-            "of another format). Give a .weights.h5 file written by clara train, such as "
-            "model_best.weights.h5 of a finished run.")
+    _check_weights_file(path, "Cannot fine-tune from")
     try:
         model.load_weights(path)
     except Exception as exc:
@@ -82,6 +92,25 @@ def load_pretrained(model: Any, path: str, log: Callable[[str], None] = print) -
             f"config ({type(exc).__name__}: {exc}). Use the same model name and arguments "
             "as the run that wrote it.") from exc
     log(f"fine-tuning from {path}")
+
+
+def _check_weights_file(path: str, action: str) -> None:
+    """Refuse a weights file that HDF5 cannot open (damaged, truncated or another format)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r"):
+            pass
+    except OSError as exc:
+        raise ClaraError(
+            f"{action} {path}: it is not a readable weights file, damaged, truncated or of "
+            f"another format ({_first_line(exc)}). Give a .weights.h5 file written by clara "
+            "train, such as model_best.weights.h5 of a finished run.") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    line = next((s.strip() for s in str(exc).splitlines() if s.strip()), type(exc).__name__)
+    return line if len(line) < 300 else line[:297] + "..."
 
 
 __all__ = ["load_pretrained", "load_trained_model", "weights_path"]
