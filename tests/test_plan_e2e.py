@@ -118,7 +118,11 @@ def test_a_png_set_of_varying_frame_sizes_trains_a_2d_network(tmp_path):
                          str(tmp_path / "segs"), "--no-progress")  # a folder of PNG frames
     assert inferred.returncode == 0, inferred.stderr[-2000:]
     assert sorted(p.name for p in (tmp_path / "segs").iterdir()) == [
-        f"f{i}_seg.nii.gz" for i in range(4)]
+        f"f{i}_seg.png" for i in range(4)]  # a picture's segmentation: a PNG of its pixels
+    import SimpleITK as sitk
+
+    seg = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "segs" / "f2_seg.png")))
+    assert seg.shape == (36, 60) and set(np.unique(seg)) <= {0, 1}
 
 
 def test_a_set_of_2d_nifti_slices_trains_a_2d_network_and_infers_on_their_grid(tmp_path):

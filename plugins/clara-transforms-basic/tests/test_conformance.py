@@ -17,6 +17,7 @@ from clara_transforms_basic import (
     label,
     nifti_out,
     orientation,
+    png_out,
     regrid,
     warp,
 )
@@ -185,6 +186,21 @@ def test_sdk_transform_conformance(component, check):
     csv_out.WriteClassificationResult(),
 ])
 def test_writer_conformance(component, check):
+    check(component)
+
+
+def _picture_case(component):
+    """A 2D picture case as clara infer gives its writer: class numbers on the frame."""
+    rng = np.random.default_rng(0)
+    ctx = TransformContext()
+    props = {"filename": "/data/case_01.png"}
+    ctx.set_image("image", MedicalImage(rng.normal(size=(1, 8, 6)), "CHW", dict(props)))
+    ctx.set_image("model", MedicalImage(rng.integers(0, 3, (1, 8, 6)), "CHW", dict(props)))
+    return ctx
+
+
+@parametrize_with_checks([png_out.WritePng()], sample=_picture_case)
+def test_png_writer_conformance(component, check):
     check(component)
 
 

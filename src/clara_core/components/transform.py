@@ -32,6 +32,11 @@ class Transformer(Component):
     #: loaders: True when the loader reads a folder (a DICOM series), not a file
     reads_folders: ClassVar[bool] = False
 
+    #: loaders: the format ``clara infer`` writes the segmentation of an input read by
+    #: this loader in (``Registry.writer_for`` finds its writer): volumes as NIfTI, on
+    #: their grid; 2D pictures (PNG, JPEG, TIFF) as PNG, pixel for pixel
+    result_suffix: ClassVar[str] = ".nii.gz"
+
     #: batch transforms: True for one that merges the samples of each case into the
     #: batch (the SDK's ``MergeBatchDims``): a step then takes ``output_batch_size``
     #: cases with all their samples

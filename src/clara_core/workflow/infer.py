@@ -203,11 +203,7 @@ class Inference:
         self.inferer: Inferer = configured
         self.registry = _registry()
         self._loaders: dict[type, Transformer] = {}
-        writer = self.registry.writer_for(OUTPUT_SUFFIX)
-        self.writers: list[Writer] = [writer.for_field("model", self.output, "uint8", "_seg")]
-        if save_probabilities:
-            self.writers.append(writer.for_field("probabilities", self.output, "float32",
-                                                 "_prob"))
+        self._writers: dict[str, list[Writer]] = {}  # by the segmentation's format
 
     def _loader_like(self, cls: type[Transformer]) -> Transformer:
         """A loader of class ``cls`` for the image: the MMAR's own when it has one of
@@ -230,8 +226,23 @@ class Inference:
         """Whether the trained model takes images of ``count`` channels."""
         return model_channels(self.load_model(), count) == count
 
+    def writers_for(self, item: InferInput) -> list[Writer]:
+        """The segmentation's writer in the format the input's loader asks for (a PNG
+        for a 2D picture, else NIfTI; NIfTI for a sigmoid model's channels), then with
+        ``save_probabilities`` the probabilities' (NIfTI, float32)."""
+        suffix = OUTPUT_SUFFIX if self.sigmoid else self._loader(item).result_suffix
+        if suffix not in self._writers:
+            writers = [self.registry.writer_for(suffix).for_field("model", self.output,
+                                                                   "uint8", "_seg")]
+            if self.save_probabilities:
+                writers.append(self.registry.writer_for(OUTPUT_SUFFIX).for_field(
+                    "probabilities", self.output, "float32", "_prob"))
+            self._writers[suffix] = writers
+        return self._writers[suffix]
+
     def output_of(self, item: InferInput) -> str:
-        name = self.writers[0].file_name_for(item.name) or f"{item.name}_seg{OUTPUT_SUFFIX}"
+        name = self.writers_for(item)[0].file_name_for(item.name) or \
+            f"{item.name}_seg{OUTPUT_SUFFIX}"
         return os.path.join(self.output, name)
 
     def _loader(self, item: InferInput) -> Transformer:
@@ -308,7 +319,7 @@ class Inference:
                 case = self._case(item, model)
                 case = loop.process(case, CaseResults())
                 self._segment(case)
-                for writer in self.writers:
+                for writer in self.writers_for(item):
                     report.written += writer.write(case)
                 self._done(item, self.output_of(item))
             except (ClaraError, ValueError, RuntimeError, OSError) as exc:

@@ -207,7 +207,10 @@ class LoadDicomSeries(FileLoader):
 
 
 class _Load2D(FileLoader):
-    """A 2D file through SimpleITK: ``HW`` for grey images, ``HWC`` for colour."""
+    """A 2D file through SimpleITK: ``HW`` for grey images, ``HWC`` for colour; its
+    segmentation is written as a PNG of the same rows and columns."""
+
+    result_suffix = ".png"
 
     def load(self, file_name: str) -> MedicalImage:
         import SimpleITK as sitk
