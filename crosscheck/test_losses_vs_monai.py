@@ -96,9 +96,13 @@ def test_cross_entropy_dice_sigmoid_regions(seg_batch, layout):
     sigmoid = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
     loss = CrossEntropyDice(layout, lambda_dice=0.7, lambda_ce=1.3, smooth=1e-5,
                             top_smooth=1e-5, is_onehot_targets=True, sigmoid=True)
-    ref = monai(ml.DiceCELoss(sigmoid=True, lambda_dice=0.7, lambda_ce=1.3), z[:, :2], regions)
+    # nnU-Net's region loss (DC_and_BCE_loss): MONAI's sigmoid Dice plus binary cross-entropy
+    # per channel. (MONAI's DiceCELoss(sigmoid=True) takes the softmax cross-entropy for
+    # several channels, which treats overlapping regions as exclusive classes.)
+    dice = monai(ml.DiceLoss(sigmoid=True), z[:, :2], regions)
+    bce = monai(torch.nn.BCEWithLogitsLoss(), z[:, :2], regions)
     got = ours(loss, z[:, :2], y, layout, onehot=regions, activation=sigmoid)
-    assert got == pytest.approx(ref, rel=1e-5)
+    assert got == pytest.approx(0.7 * dice + 1.3 * bce, rel=1e-5)
 
 
 def test_cross_entropy(seg_batch):

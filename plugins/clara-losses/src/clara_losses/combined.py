@@ -16,8 +16,10 @@ class CrossEntropyDice(Loss):
     The Dice arguments are the seed's (``skip_background``, ``squared_pred``,
     ``jaccard``, ``smooth``, ``top_smooth``); the cross-entropy always covers
     every class, as MONAI's does. ``sigmoid`` (with ``is_onehot_targets``): sigmoid
-    outputs of overlapping classes, with the binary cross-entropy of each channel (as
-    MONAI's ``DiceCELoss(sigmoid=True)``; nnU-Net's loss for region-based training).
+    outputs of overlapping classes, with the binary cross-entropy of each channel
+    (nnU-Net's loss for region-based training: MONAI's ``DiceLoss(sigmoid=True)`` plus
+    ``BCEWithLogitsLoss``; MONAI's ``DiceCELoss(sigmoid=True)`` differs, taking the
+    softmax cross-entropy when there are several channels).
     """
 
     def __init__(self, data_format: str = "channels_first", lambda_dice: float = 1.0,
