@@ -305,3 +305,18 @@ def test_a_datalist_item_may_list_one_file_per_channel(tmp_path):
     assert [i.name for i in items] == ["p1", "p2_t2", "p3_0000"]  # outputs p1_seg.nii.gz, ...
     assert items[0].image == [str(tmp_path / "p1_0000.nii.gz"), str(tmp_path / "p1_0001.nii.gz")]
     assert items[2].image == str(tmp_path / "p3_0000.nii.gz") and not items[2].files
+
+
+def test_a_segmentation_goes_back_to_the_datasets_label_values():
+    from clara_transforms_basic.label import MapLabelValue
+
+    from clara_core.workflow.infer import label_values, segmentation_dtype
+
+    chain = [MapLabelValue("label", [0, 255], [0, 1])]
+    assert label_values(chain, np.array([[0, 1, 1]], np.uint8)).tolist() == [[0, 255, 255]]
+    assert segmentation_dtype(chain) == "uint8"
+    # values above 255 need a wider type; two renumberings are undone last first
+    wide = [MapLabelValue("label", [0, 500, 1000], [0, 1, 2]), MapLabelValue("label", [2], [1])]
+    assert label_values(wide, np.array([0, 1], np.uint8)).tolist() == [0, 1000]
+    assert segmentation_dtype(wide) == "uint16"
+    assert segmentation_dtype([MapLabelValue("label", [-1, 0], [0, 1])]) == "int32"

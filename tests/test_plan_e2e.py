@@ -415,6 +415,27 @@ def test_a_planned_mmar_trains_to_a_useful_dice_without_edits(tmp_path):
 
 
 @pytest.mark.slow
+def test_masks_stored_as_0_and_255_are_segmented_as_0_and_255(tmp_path):
+    """The planned MMAR trains on classes 0/1; clara infer writes the dataset's own values."""
+    import SimpleITK as sitk
+
+    data = make_pngs(tmp_path / "png", disc_value=255)
+    mmar = tmp_path / "mmar"
+    plan(data, mmar, "--epochs", "10", "--folds", "2")
+    trained = run_clara("train", "-m", str(mmar), "--no-progress")
+    assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr[-2000:]
+    inferred = run_clara("infer", "-m", str(mmar), "-i", str(tmp_path / "png" / "img"), "-o",
+                         str(tmp_path / "segs"), "--no-progress")
+    assert inferred.returncode == 0, inferred.stderr[-2000:]
+    for i in range(4):
+        seg = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "segs" / f"f{i}_seg.png")))
+        mask = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "png" / "seg" / f"f{i}.png")))
+        assert set(np.unique(seg)) == {0, 255}, np.unique(seg)
+        overlap = 2 * ((seg == 255) & (mask == 255)).sum() / ((seg == 255).sum() + (mask == 255).sum())
+        assert overlap > 0.8, (i, overlap)
+
+
+@pytest.mark.slow
 def test_search_writes_a_space_that_clara_automl_runs(tmp_path):
     dataset = make_volumes(tmp_path / "ds", cases=3, shape=(16, 16, 16), spacing=(1.0, 1.0, 1.0))
     mmar = tmp_path / "mmar"

@@ -102,6 +102,15 @@ class Transformer(Component):
     def is_deterministic(self) -> bool:
         return True
 
+    def label_values(self, classes: Any) -> Any:
+        """The label values that the class numbers ``classes`` (a segmentation, a
+        NumPy array) stood for before this transform renumbered them. ``clara infer``
+        passes a segmentation back through the validation chain's label transforms,
+        so it is written in the dataset's own values (a mask stored as 0/255 comes
+        back as 0/255). The default, for a transform that does not renumber labels:
+        ``classes`` unchanged."""
+        return classes
+
 
 _MISSING = object()
 

@@ -8,7 +8,9 @@ pre-transforms, with the loader chosen per input format, the sliding window and 
 post-transforms (argmax by default; a model whose ``final_activation`` is ``sigmoid``
 has each channel thresholded at 0.5 and keeps one channel per class, as BraTS's
 TC/WT/ET), and each segmentation is written as ``<input name>_seg.nii.gz`` on the
-input's own grid.
+input's own grid (a 2D picture's as a PNG), in the dataset's own label values: the
+class numbers go back through the label transforms of the chain that renumbered
+them (``MapLabelValue``: a mask stored as 0/255 is written as 0/255).
 An input whose output exists is skipped unless ``overwrite``, so an interrupted run
 continues; ``num_parts``/``part_id`` split the inputs between independent processes;
 an input that fails is listed and skipped.
@@ -29,10 +31,8 @@ from clara_core.components.run_state import RunInfo
 from clara_core.components.transform import MultiFieldTransformer, Transformer
 from clara_core.components.writer import Writer
 from clara_core.config.builder import BuiltConfig
-from clara_core.config.datalist import load_datalist
 from clara_core.data.chain import run_transforms
 from clara_core.errors import ClaraError
-from clara_core.image.case_files import IMAGE_ENDINGS, case_name, group_channel_files, stem
 from clara_core.image.transform_ctx import TransformContext
 from clara_core.mmar.model_shapes import CheckedPredict, in_precision
 from clara_core.mmar.run_folder import RunFolder
@@ -40,110 +40,11 @@ from clara_core.mmar.trained_model import load_trained_model
 from clara_core.workflow.case_loop import CaseLoop, CaseResults
 from clara_core.workflow.evaluate import model_data_format
 from clara_core.workflow.events import RunEvents, plugin_hooks
+from clara_core.workflow.infer_inputs import IMAGE, InferInput, expand_inputs
 
 #: the format of the segmentations: the registry's writer for it writes them
 OUTPUT_SUFFIX = ".nii.gz"
-IMAGE, LABEL = "image", "label"
-
-
-@dataclass(frozen=True)
-class InferInput:
-    """One scan to segment: a file, a folder holding one DICOM series, or (``files``)
-    one file per channel, ``path`` the first."""
-
-    path: str
-    name: str
-    dicom: bool = False
-    files: tuple[str, ...] = ()
-
-    @property
-    def image(self) -> str | list[str]:
-        """The image field's value for the loader: the path, or the channel files."""
-        return list(self.files) if len(self.files) > 1 else self.path
-
-
-def _is_dicom_file(path: str) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(132)[128:] == b"DICM"
-    except OSError:
-        return False
-
-
-def expand_inputs(inputs: Sequence[str], key: str | None = None,
-                  data_root: str | None = None, endings: Sequence[str] = IMAGE_ENDINGS,
-                  takes_channels: Callable[[int], bool] | None = None) -> list[InferInput]:
-    """The scans that ``inputs`` name (see the module docstring), in a stable order.
-
-    A folder's files with one of ``endings`` (the installed loaders' formats) are its
-    scans; where they follow nnU-Net's ``<case>_0000`` naming, a case is named without
-    the suffix and, with N > 1 files a case and ``takes_channels(N)`` (the model takes N
-    channels), its files are its channels. A datalist's relative paths resolve against its folder or, where they are
-    not there, against ``data_root`` (the MMAR's ``DATA_ROOT``, as training read them).
-    """
-    found: list[InferInput] = []
-    for raw in inputs:
-        path = os.path.abspath(raw)
-        if os.path.isdir(path):
-            found += _folder_inputs(raw, path, endings, takes_channels)
-        elif path.endswith(".json"):
-            found += _datalist_inputs(path, key, data_root)
-        elif os.path.isfile(path) and (path.lower().endswith(".dcm") or _is_dicom_file(path)):
-            raise ClaraError(f"{raw} is one DICOM file: give the folder that holds its "
-                             f"series ({os.path.dirname(path) or '.'}), one series a folder.")
-        elif os.path.exists(path):
-            found.append(InferInput(path, stem(path)))
-        else:
-            raise ClaraError(f"{raw} does not exist; give image files, folders of them, a "
-                             "folder of DICOM slices or a datalist .json.")
-    return found
-
-
-def _folder_inputs(raw: str, path: str, endings: Sequence[str],
-                   takes_channels: Callable[[int], bool] | None) -> list[InferInput]:
-    files = sorted(os.path.join(path, f) for f in os.listdir(path))
-    lowered = tuple(e.lower() for e in endings)
-    images = [f for f in files if f.lower().endswith(lowered) and os.path.isfile(f)]
-    if images:
-        cases = group_channel_files(images)
-        if cases and len(cases[0]) == 1:  # <case>_0000 only: one channel, named as the case
-            return [InferInput(c[0], case_name(c)) for c in cases]
-        if cases and takes_channels and takes_channels(len(cases[0])):
-            return [InferInput(c[0], case_name(c), files=c) for c in cases]
-        return [InferInput(f, stem(f)) for f in images]
-    if any(_is_dicom_file(f) or f.lower().endswith(".dcm") for f in files):
-        return [InferInput(path, stem(path), dicom=True)]
-    raise ClaraError(f"{raw}: a folder without images ({', '.join(endings)}) or DICOM "
-                     "slices; give image files, such a folder, or a datalist .json.")
-
-
-def _datalist_inputs(path: str, key: str | None, data_root: str | None = None
-                     ) -> list[InferInput]:
-    import json
-
-    from clara_core.config.datalist import check_datalist
-
-    with open(path, encoding="utf-8") as f:
-        keys = json.load(f)
-    chosen = key or ("testing" if "testing" in keys else "validation")
-    base = os.path.dirname(path)
-    if data_root and check_datalist(path, base, chosen) \
-            and not check_datalist(path, data_root, chosen):
-        base = data_root  # the MMAR's own datalist: its paths are under DATA_ROOT
-    items = load_datalist(path, base, chosen)
-    out = []
-    for item in items:
-        image = item.get(IMAGE) if isinstance(item, dict) else item
-        if isinstance(image, list) and len(image) > 1 and all(isinstance(f, str) for f in image):
-            out.append(InferInput(image[0], case_name(image), files=tuple(image)))
-            continue
-        if isinstance(image, list) and len(image) == 1:
-            image = image[0]
-        if not isinstance(image, str):
-            raise ClaraError(f"{path}: an item of {chosen!r} has no image path (a file, or "
-                             f"a list of files, one per channel): {item!r}.")
-        out.append(InferInput(image, stem(image), dicom=os.path.isdir(image)))
-    return out
+LABEL = "label"
 
 
 def image_only(transforms: Sequence[Transformer]) -> list[Transformer]:
@@ -193,6 +94,10 @@ class Inference:
         #: a sigmoid model (multi-label, e.g. BraTS TC/WT/ET): each channel thresholded
         self.sigmoid = sigmoid_outputs(built.get("train", "model"))
         validate = built.sections.get("validate", {})
+        #: the label transforms whose renumbering a segmentation is passed back through
+        self.label_chain = [t for t in validate.get("pre_transforms", [])
+                            if isinstance(t, MultiFieldTransformer) and LABEL in t.fields]
+        self.seg_dtype = "uint8" if self.sigmoid else segmentation_dtype(self.label_chain)
         chain = image_only(validate.get("pre_transforms", []))
         self.chain = [t for t in chain if not t.is_loader]
         self.mmar_loaders = [t for t in chain if t.is_loader]
@@ -232,8 +137,8 @@ class Inference:
         ``save_probabilities`` the probabilities' (NIfTI, float32)."""
         suffix = OUTPUT_SUFFIX if self.sigmoid else self._loader(item).result_suffix
         if suffix not in self._writers:
-            writers = [self.registry.writer_for(suffix).for_field("model", self.output,
-                                                                   "uint8", "_seg")]
+            writers = [self.registry.writer_for(suffix).for_field(
+                "model", self.output, self.seg_dtype, "_seg")]
             if self.save_probabilities:
                 writers.append(self.registry.writer_for(OUTPUT_SUFFIX).for_field(
                     "probabilities", self.output, "float32", "_prob"))
@@ -330,16 +235,42 @@ class Inference:
         return report
 
     def _segment(self, case: TransformContext) -> None:
-        """Class probabilities -> integer labels (argmax; 0.5 for one channel). A sigmoid
-        model's channels are independent: each is thresholded at 0.5 and the segmentation
-        keeps one channel per class."""
+        """Class probabilities -> integer labels (argmax; 0.5 for one channel), in the
+        dataset's label values. A sigmoid model's channels are independent: each is
+        thresholded at 0.5 and the segmentation keeps one channel per class."""
         scores = case.get_image("model")
         data = scores.get_data()
         if self.save_probabilities:
             case.set_image("probabilities", scores)
         labels = data > 0.5 if self.sigmoid or data.shape[0] == 1 else data.argmax(axis=0)[None]
-        case.set_image("model", scores.new_image(labels.astype(np.uint8),
+        labels = labels.astype(np.uint8)
+        if not self.sigmoid:
+            labels = label_values(self.label_chain, labels)
+        case.set_image("model", scores.new_image(labels.astype(self.seg_dtype),
                                                  scores.get_shape_format()))
+
+
+def label_values(label_chain: Sequence[Transformer], classes: np.ndarray) -> np.ndarray:
+    """``classes`` back through the label transforms of the chain, last first."""
+    for t in reversed(label_chain):
+        classes = t.label_values(classes)
+    return classes
+
+
+def segmentation_dtype(label_chain: Sequence[Transformer]) -> str:
+    """The integer type that holds every label value the chain maps class numbers
+    0-255 back to: ``uint8`` for class numbers themselves and 0/255 masks.
+
+    >>> segmentation_dtype([])
+    'uint8'
+    """
+    values = label_values(label_chain, np.arange(256, dtype=np.uint8))
+    for dtype in ("uint8", "uint16", "int32"):
+        info = np.iinfo(dtype)
+        if np.all(values == np.rint(values)) and info.min <= values.min() \
+                and values.max() <= info.max:
+            return dtype
+    return "float32"
 
 
 def refuse_classifier(built: BuiltConfig) -> None:
@@ -389,4 +320,4 @@ def _registry() -> Any:
     return Registry()
 
 
-__all__ = ["InferInput", "InferReport", "Inference", "expand_inputs", "image_only", "stem"]
+__all__ = ["InferInput", "InferReport", "Inference", "expand_inputs", "image_only"]

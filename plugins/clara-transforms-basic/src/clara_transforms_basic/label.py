@@ -83,6 +83,8 @@ class MapLabelValue(MultiFieldTransformer):
     >>> out = MapLabelValue("label", [0, 255], [0, 1]).transform(ctx)
     >>> out.get_image("label").get_data().tolist()
     [[0.0, 1.0, 1.0]]
+    >>> MapLabelValue("label", [0, 255], [0, 1]).label_values(np.array([0, 1])).tolist()
+    [0, 255]
     """
 
     def __init__(self, fields: str | Sequence[str], orig_labels: Sequence[float],
@@ -107,6 +109,16 @@ class MapLabelValue(MultiFieldTransformer):
                 out[data == orig] = target
             transform_ctx.set_image(field, image.new_image(out, image.get_shape_format()))
         return transform_ctx
+
+    def label_values(self, classes: np.ndarray) -> np.ndarray:
+        """``target_labels[k]`` back to ``orig_labels[k]`` (the first, where several
+        values were merged into one); other values kept."""
+        values = np.asarray(classes)
+        out = values.astype(np.result_type(values.dtype, np.asarray(self.orig_labels).dtype))
+        for orig, target in reversed(list(zip(self.orig_labels, self.target_labels,
+                                              strict=True))):
+            out[values == target] = orig
+        return out
 
 
 def _numbers(value: object) -> bool:
