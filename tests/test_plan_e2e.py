@@ -154,6 +154,43 @@ def test_a_set_of_2d_nifti_slices_trains_a_2d_network_and_infers_on_their_grid(t
     np.testing.assert_allclose(seg.affine, affine)
 
 
+def test_slices_stored_one_voxel_thick_are_planned_2d_and_segmented_on_their_grid(tmp_path):
+    # 2D slices as converters write them: 1 x H x W volumes, in-plane spacings that differ
+    root = tmp_path / "slices"
+    root.mkdir()
+    items, affines = [], []
+    for i, (h, w) in enumerate(((40, 52), (48, 44), (36, 60), (44, 48))):
+        yy, xx = np.mgrid[:h, :w]
+        disc = ((yy - h / 2) ** 2 + (xx - w / 3) ** 2) < (min(h, w) / 4) ** 2
+        image = np.random.default_rng(i).normal(0, 1, (1, h, w)) + 3 * disc
+        affine = np.diag([4.0, 0.6 + 0.1 * i, 0.7, 1.0])
+        affine[:3, 3] = [10.0 * i, -30.0, 12.0]
+        affines.append(affine)
+        nib.save(nib.Nifti1Image(image.astype(np.float32), affine), root / f"s{i}.nii.gz")
+        nib.save(nib.Nifti1Image(disc[None].astype(np.uint8), affine), root / f"s{i}_seg.nii.gz")
+        items.append({"image": f"s{i}.nii.gz", "label": f"s{i}_seg.nii.gz"})
+    (root / "data.json").write_text(json.dumps({"training": items, "modality": {"0": "MRI"},
+                                                "labels": {"0": "background", "1": "disc"}}))
+    mmar = tmp_path / "mmar"
+    out = plan(root / "data.json", mmar, "--epochs", "1", "--folds", "2")
+    assert "one_slice_axis: 0" in out.stdout and "dimensionality: 2d" in out.stdout
+    assert "resample: True" in out.stdout
+    trained = run_clara("train", "-m", str(mmar), "--no-progress")
+    assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr[-2000:]
+    inferred = run_clara("infer", "-m", str(mmar), "-i", str(root / "s1.nii.gz"), "-o",
+                         str(tmp_path / "segs"), "--no-progress")
+    assert inferred.returncode == 0, inferred.stderr[-2000:]
+    seg = nib.load(tmp_path / "segs" / "s1_seg.nii.gz")
+    assert seg.shape == (1, 48, 44)
+    np.testing.assert_allclose(seg.affine, affines[1])
+    volume = tmp_path / "volume.nii.gz"  # a volume given to the slice model: a message
+    nib.save(nib.Nifti1Image(np.zeros((3, 48, 44), np.float32), affines[1]), volume)
+    refused = run_clara("infer", "-m", str(mmar), "-i", str(volume), "-o",
+                        str(tmp_path / "segs"), "--no-progress")
+    assert refused.returncode == 1 and "has 3 voxels along axis 0" in refused.stdout + \
+        refused.stderr, refused.stdout + refused.stderr
+
+
 def test_masks_stored_as_0_and_255_are_two_classes(tmp_path):
     mmar = tmp_path / "mmar"
     out = plan(make_pngs(tmp_path / "png", disc_value=255), mmar, "--epochs", "1")

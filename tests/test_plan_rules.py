@@ -52,6 +52,17 @@ def test_2d_images_plan_a_2d_network_with_the_2d_profile():
     assert all(len(k) == 2 for k in plan["topology"]["kernels"]) and plan["filters"][0] == 16
 
 
+def test_slices_stored_one_voxel_thick_plan_a_2d_network_on_their_other_axes():
+    fp = fingerprint([300, 1, 400], [0.5, 5.0, 0.8])
+    plan = make_plan(fp, Options(), 4)
+    assert plan["one_slice_axis"] == 1 and plan["dimensionality"] == "2d"
+    assert plan["target_spacing"] == [0.5, 0.8] and len(plan["patch_size"]) == 2
+    assert all(len(k) == 2 for k in plan["topology"]["kernels"])
+    mixed = fingerprint([30, 1, 40], [1.0] * 3, cases=2)
+    mixed.cases[1].shape = [30, 2, 40]  # one case of two slices: a (thin) volume set
+    assert "one_slice_axis" not in make_plan(mixed, Options(), 2).decisions
+
+
 def test_a_volume_too_thin_to_pool_gets_in_plane_kernels():
     d = rules.dimensionality(3, [200.0, 200.0, 5.0])
     assert d.value == "3d" and "2D-like" in d.reason

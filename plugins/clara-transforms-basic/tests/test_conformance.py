@@ -19,6 +19,7 @@ from clara_transforms_basic import (
     orientation,
     png_out,
     regrid,
+    squeeze,
     warp,
 )
 from clara_transforms_basic.loaders import arrays, nifti
@@ -88,6 +89,14 @@ def sample(component):
         ctx = TransformContext()
         ctx.set_image("image", MedicalImage(np.zeros((6, 7, 8)), "DHW", {"affine": np.eye(4)}))
         return ctx
+    if isinstance(component, squeeze.SqueezeSpatialAxis):  # one-slice volumes
+        rng = np.random.default_rng(0)
+        shape = [6, 7, 8]
+        shape[component.axis % 3] = 1
+        grid = {"affine": np.diag([0.7, 0.8, 5.0, 1.0]), "spacing": (0.7, 0.8, 5.0)}
+        return TransformContext({"image": MedicalImage(rng.normal(size=[1, *shape]), "CDHW",
+                                                       dict(grid)),
+                                 "label": MedicalImage(np.ones(shape), "DHW", dict(grid))})
     if isinstance(component, channels.MergeBatchDims):  # a batch, as batch_transforms get
         rng = np.random.default_rng(0)
         return TransformContext({f: MedicalImage(rng.normal(size=(4, 1, 6, 6, 6)), "NCDHW")
@@ -140,6 +149,8 @@ COMPONENTS = [
     label.ConvertToMultiChannelBasedOnLabel("label", labels=[1]),
     label.ConvertToMultiChannelBasedOnLabel("label", labels=[[1, 2], 2]),
     label.MapLabelValue("label", [0, 1], [0, 3]),
+    squeeze.SqueezeSpatialAxis(["image", "label"]),
+    squeeze.SqueezeSpatialAxis(["image", "label"], axis=0),
     brats.ConvertToMultiChannelBasedOnBratsClasses("label"),
     channels.ConvertToChannelsLast(["image", "label"]),
     channels.MergeBatchDims(["image", "label"]),

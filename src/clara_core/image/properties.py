@@ -22,3 +22,6 @@ class ImageProperty:
     AS_CANONICAL: ClassVar[str] = "as_canonical"
     FILE_FORMAT: ClassVar[str] = "file_format"
     DATA_FORMAT: ClassVar[str] = "data_format"
+    #: the spatial axis (0, 1 or 2) of a one-slice volume read as a 2D image; writers
+    #: put it back so results have the input's shape
+    SQUEEZED_AXIS: ClassVar[str] = "squeezed_axis"

@@ -23,6 +23,8 @@ def deterministic(plan: Plan, loaders: dict[str, str], fields: list[str]) -> lis
     for f in fields:
         by_loader.setdefault(loaders[f], []).append(f)
     chain += [_t(name, fields=fs) for name, fs in by_loader.items()]
+    if "one_slice_axis" in plan.decisions:
+        chain.append(_t("SqueezeSpatialAxis", fields=fields, axis=plan["one_slice_axis"]))
     chain.append(_t("ConvertToChannelsFirst", fields=fields))
     if plan["resample"] and "image" in fields:
         chain.append(_t("ScaleBySpacing", fields="image", target_spacing=plan["target_spacing"]))

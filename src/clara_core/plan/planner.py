@@ -84,16 +84,21 @@ def make_plan(fp: Fingerprint, options: Options, training_cases: int,
               gpu_gb: float | None = None) -> Plan:
     """Apply every rule to ``fp``."""
     plan = Plan()
-    spacings, shapes = fp.spacings(), fp.shapes()
-    prof = plan.add("profile", rules.profile(options.memory_gb, gpu_gb, fp.dims)).value
+    spacings, shapes, dims = fp.spacings(), fp.shapes(), fp.dims
+    flat = rules.one_slice_axis(dims, shapes)
+    if flat.value is not None:  # 2D slices stored as volumes: planned on their other axes
+        plan.add("one_slice_axis", flat)
+        spacings, shapes = np.delete(spacings, flat.value, 1), np.delete(shapes, flat.value, 1)
+        dims = 2
+    prof = plan.add("profile", rules.profile(options.memory_gb, gpu_gb, dims)).value
     spacing = plan.add("target_spacing", rules.target_spacing(spacings, shapes)).value
     plan.add("resample", rules.needs_resampling(spacings, spacing))
     median = rules.resampled_shape(spacings, shapes, spacing)
     plan.add("median_resampled_shape", Decision([round(m, 1) for m in median],
                                                 "the median case shape at the target spacing"))
-    plan.add("dimensionality", rules.dimensionality(fp.dims, median))
-    patch = plan.add("patch_size", rules.patch_size(median, spacing, fp.dims, prof)).value
-    topo = plan.add("topology", rules.topology(patch, spacing, fp.dims)).value
+    plan.add("dimensionality", rules.dimensionality(dims, median))
+    patch = plan.add("patch_size", rules.patch_size(median, spacing, dims, prof)).value
+    topo = plan.add("topology", rules.topology(patch, spacing, dims)).value
     stages = len(topo["strides"])
     feats = rules.filters(stages, prof)
     plan.add("filters", Decision(feats, f"{prof.base_filters} doubling per stage, at most "
@@ -113,7 +118,7 @@ def make_plan(fp: Fingerprint, options: Options, training_cases: int,
     plan.add("normalisation", rules.normalisation(
         fp.modalities, fp.intensity, float(np.median([c.nonzero_fraction for c in fp.cases]))))
     plan.add("oversampling", schedule.oversampling(patch, median))
-    plan.add("augmentation", schedule.augmentation(fp.dims, topo["kernels"][0], prof.cpu))
+    plan.add("augmentation", schedule.augmentation(dims, topo["kernels"][0], prof.cpu))
     plan.add("outputs", rules.outputs(fp.labels, fp.regions))
     plan.add("loss", rules.loss(fp.regions))
     samples = batch if prof.cpu else min(batch, 2)

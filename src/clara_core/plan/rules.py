@@ -75,6 +75,22 @@ def profile(memory_gb: float | None, gpu_memory_gb: float | None, dims: int) -> 
                     f"{8 if dims == 3 else 16} base filters, batch 4) trains in minutes")
 
 
+def one_slice_axis(dims: int, shapes: ArrayLike) -> Decision:
+    """The axis along which every case of a 3D dataset is one voxel thick (2D slices
+    stored as ``H x W x 1`` volumes), or None.
+
+    >>> one_slice_axis(3, [[60, 72, 1], [64, 64, 1]]).value, one_slice_axis(3, [[4, 5, 6]]).value
+    (2, None)
+    """
+    sh = np.asarray(shapes, float)
+    flat = [a for a in range(sh.shape[1]) if np.all(sh[:, a] == 1)] if dims == 3 else []
+    if len(flat) != 1:
+        return Decision(None, "no axis is one voxel thick in every case")
+    return Decision(flat[0], f"every case is one slice thick along axis {flat[0]}: 2D images "
+                             "stored as volumes, planned as 2D (SqueezeSpatialAxis drops the "
+                             "axis on loading; segmentations get it back)")
+
+
 def dimensionality(dims: int, resampled_shape: Sequence[float]) -> Decision:
     """2D for 2D data; 3D otherwise, pooling only in-plane along an axis too short for it."""
     if dims == 2:
@@ -316,7 +332,7 @@ def outputs(labels: dict[int, str], regions: dict[str, tuple[int, ...]] | None) 
         return Decision({"kind": "classes", "channels": len(values), "values": values},
                         f"softmax over {len(values)} classes (argmax): the label values "
                         f"{values} are read as classes 0 to {len(values) - 1} "
-                        "(MapLabelValue), and segmentations hold the class numbers")
+                        "(MapLabelValue), and clara infer writes segmentations in these values")
     note = f"; values {unused} are not labels and are never a target" if unused else ""
     return Decision({"kind": "classes", "channels": count},
                     f"softmax over the label values 0 to {count - 1} (argmax){note}")

@@ -18,6 +18,7 @@ from clara_core import (
 )
 from clara_core.atomic import atomic_path
 from clara_transforms_basic.resampler import resample
+from clara_transforms_basic.squeeze import unsqueezed
 
 
 def _stem(image: MedicalImage, fallback: str) -> str:
@@ -113,7 +114,7 @@ class WriteNifti(Writer):
         self.suffix = f"_{field}" if suffix is None else suffix
 
     def write(self, transform_ctx: TransformContext) -> list[str]:
-        image = transform_ctx.get_image(self.field)
+        image = unsqueezed(transform_ctx.get_image(self.field))
         if self.resample_to_input:
             image = self._on_input_grid(image)
         path = os.path.join(self.write_path, self.file_name(image))
