@@ -74,9 +74,11 @@ def _out_of_space(exc: OSError) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``clara``; user errors print a message and exit 2, never a traceback."""
+    from clara_core.cli.tf_startup import quiet_tensorflow_startup
     from clara_core.errors import ClaraError
 
     show_warnings()
+    quiet_tensorflow_startup()
     parser = make_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -38,7 +38,6 @@ def run_automl(args: argparse.Namespace) -> int:
     from clara_core.automl.plan import split_sets
     from clara_core.errors import ClaraError
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     root = os.path.abspath(args.mmar)
     if not os.path.isdir(root):
         raise ClaraError(f"MMAR folder not found: {args.mmar}; give the folder that holds "

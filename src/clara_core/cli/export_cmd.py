@@ -34,7 +34,6 @@ def add_parser(sub: Any) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from clara_core.config.jsonio import read_json
     from clara_core.mmar.run_folder import RunFolder
     from clara_core.workflow.export import export_model

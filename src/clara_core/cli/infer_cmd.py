@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
@@ -72,7 +71,6 @@ def _inferer(args: argparse.Namespace, configured: Any) -> Any:
 
 
 def run_infer(args: argparse.Namespace) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if args.num_parts < 1 or not 0 <= args.part_id < args.num_parts:
         raise ClaraError(f"--part-id {args.part_id} of --num-parts {args.num_parts}: give "
                          "N >= 1 parts and a part id from 0 to N-1.")

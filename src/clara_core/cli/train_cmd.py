@@ -28,7 +28,6 @@ def add_parser(sub: Any) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     source = choose_source(args.cluster, os.environ)  # a malformed TF_CONFIG stops us here
     rank = mpirun_rank(os.environ) if source is None else None
     if rank:  # the SDK's mpirun launch of one process per GPU: rank 0 uses them all

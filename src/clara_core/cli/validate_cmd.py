@@ -26,7 +26,6 @@ def add_parser(sub: Any) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if args.config is None and args.mmar is not None:
         args.config = os.path.join(args.mmar, "config", "config_validation.json")
     built = load_and_build(args)  # all config problems before TensorFlow is imported

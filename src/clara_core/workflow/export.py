@@ -162,6 +162,8 @@ def export_onnx(model: Any, path: str, input_shape: tuple[int, ...] | None = Non
     axis and free spatial axes (fixed where the network needs it or ``input_shape``
     asks), run it with onnxruntime at two spatial sizes and two batch sizes on random
     data and compare with Keras (an error above ``tolerance``)."""
+    import warnings
+
     import numpy as np
     import tensorflow as tf
 
@@ -174,7 +176,9 @@ def export_onnx(model: Any, path: str, input_shape: tuple[int, ...] | None = Non
         shape[i] = s
     spec = [tf.TensorSpec((None, *shape[1:]), tf.float32, name="image")]
     try:
-        model.export(path, format="onnx", input_signature=spec, verbose=False)
+        with warnings.catch_warnings():  # Keras' converter probes np.object (NumPy 2)
+            warnings.filterwarnings("ignore", category=FutureWarning, message=".*np.object")
+            model.export(path, format="onnx", input_signature=spec, verbose=False)
     except ImportError as exc:
         raise ClaraError(f"ONNX export needs {exc.name or 'tf2onnx'}: pip install "
                          '"clara-core[onnx]".') from None
