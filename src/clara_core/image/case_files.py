@@ -17,7 +17,8 @@ from collections.abc import Sequence
 #: the endings of the image files our loaders read, longest first where one contains
 #: another (``.nii.gz`` before ``.gz``); a case's name is its file name without one
 IMAGE_ENDINGS = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".nhdr", ".gipl.gz", ".gipl",
-                 ".vtk", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".npy", ".npz")
+                 ".vtk", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".npy", ".npz",
+                 ".mat")
 
 #: nnU-Net's channel suffix at the end of a file's stem: ``_0000`` is channel 0
 CHANNEL_SUFFIX = re.compile(r"_(\d{4})$")
@@ -28,6 +29,8 @@ def stem(path: str) -> str:
 
     >>> stem("/scans/case_07.nii.gz"), stem("/scans/CT.MHA"), stem("/dicom/series1/")
     ('case_07', 'CT', 'series1')
+    >>> stem("frame.v2.jpg"), stem("notes")
+    ('frame.v2', 'notes')
     """
     name = os.path.basename(os.path.normpath(path))
     lowered = name.lower()

@@ -17,16 +17,14 @@ from clara_core import (
     Writer,
 )
 from clara_core.atomic import atomic_path
+from clara_core.image.case_files import stem
 from clara_transforms_basic.resampler import resample
 from clara_transforms_basic.squeeze import unsqueezed
 
 
 def _stem(image: MedicalImage, fallback: str) -> str:
-    name = os.path.basename(str(image.get_property(ImageProperty.FILENAME) or fallback))
-    for ext in (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".npy", ".npz", ".mat"):
-        if name.endswith(ext):
-            return name[: -len(ext)]
-    return name
+    """The image's file name without its image ending (``case_files.stem``)."""
+    return stem(str(image.get_property(ImageProperty.FILENAME) or fallback))
 
 
 def save_nifti(image: MedicalImage, path: str, dtype: str | None = None) -> str:
@@ -78,17 +76,17 @@ class SaveAsNifti(MultiFieldTransformer):
         written = []
         for field in self.fields:
             image = transform_ctx.get_image(field)
-            stem = _stem(image, "case")
+            case = _stem(image, "case")
             fmt = image.get_shape_format()
             if fmt.is_batched():
                 unbatched = str(fmt)[1:]
                 for i, crop in enumerate(image.get_data()):
                     part = MedicalImage(crop, unbatched, image.get_properties())
                     written.append(save_nifti(part, os.path.join(
-                        self.out_dir, f"{stem}_{field}_{i}.nii.gz")))
+                        self.out_dir, f"{case}_{field}_{i}.nii.gz")))
             else:
                 written.append(save_nifti(image, os.path.join(self.out_dir,
-                                                              f"{stem}_{field}.nii.gz")))
+                                                              f"{case}_{field}.nii.gz")))
         if self.interrupt:
             raise ClaraError(f"SaveAsNifti wrote {', '.join(written)} and stopped the run "
                              "(interrupt is true); set it to false to train.")

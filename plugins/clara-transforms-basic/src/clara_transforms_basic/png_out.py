@@ -10,6 +10,7 @@ import numpy as np
 
 from clara_core import TransformContext, Writer
 from clara_core.atomic import atomic_path
+from clara_core.image.case_files import stem
 
 
 class WritePng(Writer):
@@ -58,15 +59,8 @@ class WritePng(Writer):
         labels = np.rint(np.moveaxis(data, spatial, [0, 1]).reshape(
             data.shape[spatial[0]], data.shape[spatial[1]]))
         dtype = np.uint8 if labels.max(initial=0) < 256 else np.uint16
-        name = os.path.basename(str(image.get_property("filename") or "case"))
-        path = os.path.join(self.write_path, self.file_name_for(_stem(name)))
+        name = stem(str(image.get_property("filename") or "case"))
+        path = os.path.join(self.write_path, self.file_name_for(name))
         with atomic_path(path) as tmp:
             sitk.WriteImage(sitk.GetImageFromArray(labels.astype(dtype)), tmp, imageIO="PNGImageIO")
         return [path]
-
-
-def _stem(name: str) -> str:
-    for ext in (".nii.gz", ".png", ".jpg", ".jpeg", ".tiff", ".tif", ".bmp"):
-        if name.lower().endswith(ext):
-            return name[: -len(ext)]
-    return os.path.splitext(name)[0]

@@ -1,0 +1,1 @@
+"""``nvmidl.apps.automl``: the SDK's AutoML application, run by ``clara automl``."""
