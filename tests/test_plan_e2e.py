@@ -125,67 +125,65 @@ def test_a_png_set_of_varying_frame_sizes_trains_a_2d_network(tmp_path):
     assert seg.shape == (36, 60) and set(np.unique(seg)) <= {0, 1}
 
 
-def test_a_set_of_2d_nifti_slices_trains_a_2d_network_and_infers_on_their_grid(tmp_path):
-    # slices as SimpleITK and other tools write them: 2D NIfTI files with a 4x4 affine
-    root = tmp_path / "slices"
+def make_slices(root: Path, affine_of, thick_axis: int | None = None) -> Path:
+    """2D slices of a bright disc in noise, as 2D NIfTI files (with the 4x4 affine
+    ``affine_of(i)``) or, with ``thick_axis``, as volumes one voxel thick along it."""
     root.mkdir()
-    affine = np.diag([0.7, 0.7, 1.0, 1.0])
-    affine[:2, 3] = [-30.0, 12.0]
     items = []
     for i, (h, w) in enumerate(((40, 52), (48, 44), (36, 60), (44, 48))):
         yy, xx = np.mgrid[:h, :w]
         disc = ((yy - h / 2) ** 2 + (xx - w / 3) ** 2) < (min(h, w) / 4) ** 2
         image = np.random.default_rng(i).normal(0, 1, (h, w)) + 3 * disc
-        nib.save(nib.Nifti1Image(image.astype(np.float32), affine), root / f"s{i}.nii.gz")
-        nib.save(nib.Nifti1Image(disc.astype(np.uint8), affine), root / f"s{i}_seg.nii.gz")
+        if thick_axis is not None:
+            image, disc = np.expand_dims(image, thick_axis), np.expand_dims(disc, thick_axis)
+        nib.save(nib.Nifti1Image(image.astype(np.float32), affine_of(i)), root / f"s{i}.nii.gz")
+        nib.save(nib.Nifti1Image(disc.astype(np.uint8), affine_of(i)), root / f"s{i}_seg.nii.gz")
         items.append({"image": f"s{i}.nii.gz", "label": f"s{i}_seg.nii.gz"})
     (root / "data.json").write_text(json.dumps({"training": items, "modality": {"0": "MRI"},
                                                 "labels": {"0": "background", "1": "disc"}}))
+    return root / "data.json"
+
+
+def plan_train_infer(dataset: Path, tmp_path: Path, scan: Path) -> tuple[str, nib.Nifti1Image]:
+    """``dataset`` planned (1 epoch, 2 folds) and trained; ``scan`` inferred: what plan
+    printed and the segmentation."""
     mmar = tmp_path / "mmar"
-    out = plan(root / "data.json", mmar, "--epochs", "1", "--folds", "2")
-    assert "dimensionality: 2d" in out.stdout
+    out = plan(dataset, mmar, "--epochs", "1", "--folds", "2")
     trained = run_clara("train", "-m", str(mmar), "--no-progress")
     assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr[-2000:]
-    inferred = run_clara("infer", "-m", str(mmar), "-i", str(root / "s1.nii.gz"), "-o",
+    inferred = run_clara("infer", "-m", str(mmar), "-i", str(scan), "-o",
                          str(tmp_path / "segs"), "--no-progress")
     assert inferred.returncode == 0, inferred.stderr[-2000:]
-    seg = nib.load(tmp_path / "segs" / "s1_seg.nii.gz")
+    return out.stdout, nib.load(tmp_path / "segs" / f"{scan.name[:-7]}_seg.nii.gz")
+
+
+def test_a_set_of_2d_nifti_slices_trains_a_2d_network_and_infers_on_their_grid(tmp_path):
+    # slices as SimpleITK and other tools write them: 2D NIfTI files with a 4x4 affine
+    affine = np.diag([0.7, 0.7, 1.0, 1.0])
+    affine[:2, 3] = [-30.0, 12.0]
+    dataset = make_slices(tmp_path / "slices", lambda i: affine)
+    printed, seg = plan_train_infer(dataset, tmp_path, tmp_path / "slices" / "s1.nii.gz")
+    assert "dimensionality: 2d" in printed
     assert seg.shape == (48, 44)
     np.testing.assert_allclose(seg.affine, affine)
 
 
 def test_slices_stored_one_voxel_thick_are_planned_2d_and_segmented_on_their_grid(tmp_path):
     # 2D slices as converters write them: 1 x H x W volumes, in-plane spacings that differ
-    root = tmp_path / "slices"
-    root.mkdir()
-    items, affines = [], []
-    for i, (h, w) in enumerate(((40, 52), (48, 44), (36, 60), (44, 48))):
-        yy, xx = np.mgrid[:h, :w]
-        disc = ((yy - h / 2) ** 2 + (xx - w / 3) ** 2) < (min(h, w) / 4) ** 2
-        image = np.random.default_rng(i).normal(0, 1, (1, h, w)) + 3 * disc
+    def affine_of(i):
         affine = np.diag([4.0, 0.6 + 0.1 * i, 0.7, 1.0])
         affine[:3, 3] = [10.0 * i, -30.0, 12.0]
-        affines.append(affine)
-        nib.save(nib.Nifti1Image(image.astype(np.float32), affine), root / f"s{i}.nii.gz")
-        nib.save(nib.Nifti1Image(disc[None].astype(np.uint8), affine), root / f"s{i}_seg.nii.gz")
-        items.append({"image": f"s{i}.nii.gz", "label": f"s{i}_seg.nii.gz"})
-    (root / "data.json").write_text(json.dumps({"training": items, "modality": {"0": "MRI"},
-                                                "labels": {"0": "background", "1": "disc"}}))
-    mmar = tmp_path / "mmar"
-    out = plan(root / "data.json", mmar, "--epochs", "1", "--folds", "2")
-    assert "one_slice_axis: 0" in out.stdout and "dimensionality: 2d" in out.stdout
-    assert "resample: True" in out.stdout
-    trained = run_clara("train", "-m", str(mmar), "--no-progress")
-    assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr[-2000:]
-    inferred = run_clara("infer", "-m", str(mmar), "-i", str(root / "s1.nii.gz"), "-o",
-                         str(tmp_path / "segs"), "--no-progress")
-    assert inferred.returncode == 0, inferred.stderr[-2000:]
-    seg = nib.load(tmp_path / "segs" / "s1_seg.nii.gz")
+        return affine
+
+    dataset = make_slices(tmp_path / "slices", affine_of, thick_axis=0)
+    printed, seg = plan_train_infer(dataset, tmp_path, tmp_path / "slices" / "s1.nii.gz")
+    assert "one_slice_axis: 0" in printed and "dimensionality: 2d" in printed
+    assert "resample: True" in printed
     assert seg.shape == (1, 48, 44)
-    np.testing.assert_allclose(seg.affine, affines[1])
+    np.testing.assert_allclose(seg.affine, affine_of(1))
     volume = tmp_path / "volume.nii.gz"  # a volume given to the slice model: a message
-    nib.save(nib.Nifti1Image(np.zeros((3, 48, 44), np.float32), affines[1]), volume)
-    refused = run_clara("infer", "-m", str(mmar), "-i", str(volume), "-o",
+    nib.save(nib.Nifti1Image(np.zeros((3, 48, 44), np.float32), affine_of(1)), volume)
+    refused = run_clara("infer", "-m", str(tmp_path / "mmar"), "-i", str(volume), "-o",
                         str(tmp_path / "segs"), "--no-progress")
     assert refused.returncode == 1 and "has 3 voxels along axis 0" in refused.stdout + \
         refused.stderr, refused.stdout + refused.stderr
