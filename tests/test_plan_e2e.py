@@ -88,6 +88,10 @@ def test_a_ct_volume_set_is_planned_checked_trained_and_inferred(tmp_path):
     assert len(splits) == 2 and sorted(splits[0]["val"] + splits[1]["val"]) == ["c0", "c1", "c2", "c3"]
     train = json.loads((mmar / "config" / "config_train.json").read_text())
     assert train["search"][0]["args"] == ["learning_rate"]
+    widths = train["train"]["model"]["search"][0]["targets"]
+    assert [w[0][0] for w in widths] == [4, 8, 16]  # the planned width halved and doubled
+    shared = [t for t in train["train"]["pre_transforms"] if "search" in t or "apply" in t]
+    assert [t.get("apply") for t in shared] == [None, {"probability": "augmentProbability"}]
     assert run_clara("config", "check", "-m", str(mmar)).returncode == 0
     trained = run_clara("train", "-m", str(mmar), "--no-progress")
     assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr[-2000:]

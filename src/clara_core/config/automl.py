@@ -93,15 +93,15 @@ def search_notice(places: list[str], shown: int = 4) -> str:
     """One line: the search space is read, not searched.
 
     >>> print(search_notice(["search", "train.loss"]))
-    AutoML search space at search, train.loss: clara does not run the AutoML search; \
-training with the config's default choices (values as written, the first enabled \
-alternative of a list)
+    AutoML search space at search, train.loss: training with the config's default \
+choices (values as written, the first enabled alternative of a list); clara automl \
+searches it
     """
     where = ", ".join(places[:shown]) + (f" and {len(places) - shown} more"
                                          if len(places) > shown else "")
-    return (f"AutoML search space at {where}: clara does not run the AutoML search; "
-            "training with the config's default choices (values as written, the first "
-            "enabled alternative of a list)")
+    return (f"AutoML search space at {where}: training with the config's default choices "
+            "(values as written, the first enabled alternative of a list); clara automl "
+            "searches it")
 
 
 

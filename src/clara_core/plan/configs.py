@@ -146,11 +146,30 @@ def validation_config(plan: Plan, loaders: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def search_space(config: dict[str, Any]) -> list[dict[str, Any]]:
-    """The AutoML search space ``--search`` adds: the learning rate around the plan's."""
-    lr = float(config["learning_rate"])
-    return [{"domain": "lr", "type": "float", "args": ["learning_rate"],
-             "targets": [lr / 10, lr * 3]}]
+#: the fused spatial augmentations whose probability ``--search`` searches together
+SEARCHED_AUGMENTATIONS = ("RandomRotate2D", "RandomRotate3D", "RandomZoom")
+
+
+def add_search(train: dict[str, Any]) -> None:
+    """The AutoML search space of ``--search``, in the SDK's language: the learning rate
+    (a tenth to 3x the plan's, top level), the network's width (the planned filters
+    halved, as planned, doubled) and one shared probability of the rotation and
+    scaling (0 to 0.5). ``clara train`` trains the planned values as its defaults."""
+    lr = float(train["learning_rate"])
+    train["search"] = [{"domain": "lr", "type": "float", "args": ["learning_rate"],
+                        "targets": [lr / 10, lr * 3]}]
+    model = train["train"]["model"]
+    filters = list(model["args"]["filters"])
+    model["search"] = [{"domain": "net", "type": "enum", "args": ["filters"], "targets": [
+        [[max(2, f // 2) for f in filters]], [filters], [[2 * f for f in filters]]]}]
+    augment = [t for t in train["train"]["pre_transforms"]
+               if t.get("name") in SEARCHED_AUGMENTATIONS]
+    if augment:
+        augment[0]["search"] = [{"domain": "transform", "type": "float",
+                                 "args": ["probability#augmentProbability"],
+                                 "targets": [0.0, 0.5]}]
+        for t in augment[1:]:
+            t["apply"] = {"probability": "augmentProbability"}
 
 
 def automl_config(rounds: int = 8) -> dict[str, Any]:

@@ -91,7 +91,7 @@ def write_mmar(mmar: str, dataset: Dataset, fp: Fingerprint, plan: Plan, split: 
     loaders = loader_names(dataset, registry)
     train = configs.train_config(plan, loaders)
     if options.search:
-        train["search"] = configs.search_space(train)
+        configs.add_search(train)
     datalist: dict[str, Any] = {
         "description": f"planned by clara plan from {dataset.source}",
         "labels": {str(k): v for k, v in fp.labels.items()},
