@@ -391,6 +391,8 @@ def test_a_datalist_may_list_one_file_per_channel(tmp_path):
     ("off_grid", "labels on another grid than their image: 1 case(s): c1 (image [16, 16, 16], "
                  "label [8, 16, 16])"),
     ("unknown_label", "label values [7] absent from 'labels' [0, 1, 2]: 1 case(s): c2"),
+    ("soft_label", "label values that are not class numbers (soft or interpolated labels): "
+                   "1 case(s): c1 (0.5, ...)"),
     ("channels", "mixed channel counts: most cases have 1: 1 case(s): c0 (2)"),
     ("dims", "mixed dimensionality (2D and 3D images): most cases have 3: 1 case(s): c0 (2)"),
     ("unreadable", "missing or unreadable files: 1 case(s): c3 ("),
@@ -402,6 +404,10 @@ def test_each_dataset_problem_is_named_and_nothing_is_written(tmp_path, problem,
     lab = root / "labelsTr"
     if problem == "off_grid":
         nib.save(nib.Nifti1Image(np.zeros((8, 16, 16), np.uint8), np.eye(4)), lab / "c1.nii.gz")
+    elif problem == "soft_label":  # a label resampled with linear interpolation
+        soft = np.zeros((16, 16, 16), np.float32)
+        soft[4:8, 4:8, 4:8], soft[8, 4:8, 4:8] = 1.0, 0.5
+        nib.save(nib.Nifti1Image(soft, np.eye(4)), lab / "c1.nii.gz")
     elif problem == "unknown_label":
         nib.save(nib.Nifti1Image(np.full((16, 16, 16), 7, np.uint8), np.eye(4)), lab / "c2.nii.gz")
     elif problem == "channels":

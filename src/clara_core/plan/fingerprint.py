@@ -25,8 +25,11 @@ from clara_core.plan.dataset import Case, Dataset, PlanError
 
 #: foreground voxels sampled per case for the intensity statistics (nnU-Net: 10,000)
 SAMPLES_PER_CASE = 10_000
-#: labels are read as integers: half the memory of float32 then int64 on large volumes
-LABEL_DTYPE = "int32"
+#: labels are read as float32, so values that are not class numbers (soft or
+#: interpolated labels) are seen, not truncated by the cast; then rounded to int32
+LABEL_DTYPE = "float32"
+#: how far a label value may be from an integer and still be that class number
+LABEL_TOLERANCE = 1e-3
 #: a one-channel dataset without channel names whose median case minimum is at most
 #: this is CT (air is -1000 Hounsfield units)
 CT_AIR = -500.0
@@ -44,6 +47,8 @@ class CaseFingerprint:
     label_shape: list[int] = field(default_factory=list)
     label_on_grid: bool = True
     class_voxels: dict[int, int] = field(default_factory=dict)
+    #: a few label values that are not class numbers (soft or interpolated labels)
+    fractional_labels: list[float] = field(default_factory=list)
     nonzero_fraction: float = 1.0
     intensity_range: list[float] = field(default_factory=list)
     error: str = ""
@@ -163,6 +168,9 @@ def _read_label(out: CaseFingerprint, image: Any, label: Any, pixels: np.ndarray
     out.label_on_grid = out.label_shape == out.shape and same_affine
     if not out.label_on_grid:
         return
+    if values.dtype.kind == "f":
+        off = np.unique(values[np.abs(values - np.rint(values)) > LABEL_TOLERANCE])
+        out.fractional_labels = [round(float(v), 3) for v in off[:3]]
     flat = (values if values.dtype.kind in "iu" else np.rint(values).astype(np.int32)).ravel()
     if flat.min() < 0:
         out.class_voxels = {int(v): int(n) for v, n in zip(*np.unique(flat, return_counts=True), strict=True)}
@@ -252,6 +260,11 @@ def check(results: Sequence[CaseFingerprint], cases: Sequence[Case], dataset: Da
                 if not r.label_on_grid]
     _add(problems, "labels on another grid than their image", off_grid,
          "resample each label onto its image's grid (same shape and affine)")
+    soft = [f"{r.name} ({', '.join(f'{v:g}' for v in r.fractional_labels)}, ...)"
+            for r in readable if r.fractional_labels]
+    _add(problems, "label values that are not class numbers (soft or interpolated labels)",
+         soft, "labels hold one class number per voxel: threshold or round them, or "
+               "resample labels with nearest-neighbour interpolation")
     unknown = sorted({k for r in readable for k in r.class_voxels if k not in labels})
     if unknown:
         names = [r.name for r in readable if set(r.class_voxels) - set(labels)]
