@@ -182,3 +182,25 @@ def test_intensity_transforms_of_some_channels_leave_the_others_alone():
         ScaleIntensityRange("image", a_min=0, a_max=1, channels=[2]).transform(ctx)
     with pytest.raises(ValueError, match="Invalid value for argument `channels`"):
         NormalizeNonzeroIntensities("image", channels=[1, 1])
+
+
+def test_a_one_slice_volume_is_squeezed_and_put_back_and_a_2d_image_passes():
+    from clara_transforms_basic.squeeze import SqueezeSpatialAxis, unsqueezed
+
+    affine = np.diag([0.7, 4.0, 0.8, 1.0])
+    affine[:3, 3] = [1.0, 2.0, 3.0]
+    volume = MedicalImage(np.arange(20.0).reshape(1, 4, 1, 5), "CDHW",
+                          {"affine": affine, "spacing": (0.7, 4.0, 0.8)})
+    ctx = SqueezeSpatialAxis(["image", "plain"], axis=1).transform(TransformContext({
+        "image": volume, "plain": MedicalImage(np.zeros((3, 3)), "HW")}))
+    flat = ctx.get_image("image")
+    assert flat.get_data().shape == (1, 4, 5) and str(flat.get_shape_format()) == "CHW"
+    assert flat.get_property("spacing") == (0.7, 0.8)
+    np.testing.assert_allclose(flat.get_property("affine")[:3, :2], affine[:3, [0, 2]])
+    back = unsqueezed(flat)
+    np.testing.assert_array_equal(back.get_data(), volume.get_data())
+    np.testing.assert_allclose(back.get_property("affine"), affine)
+    assert str(ctx.get_image("plain").get_shape_format()) == "HW"  # 2D: as it was
+    thick = MedicalImage(np.zeros((4, 2, 5)), "DHW")
+    with pytest.raises(ValueError, match="has 2 voxels along axis 1"):
+        SqueezeSpatialAxis("image", axis=1).transform(TransformContext({"image": thick}))

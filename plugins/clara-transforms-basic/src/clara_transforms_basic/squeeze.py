@@ -17,8 +17,9 @@ class SqueezeSpatialAxis(MultiFieldTransformer):
     network takes them: ``DHW`` becomes ``HW``, ``DHWC`` ``HWC``, ``CDHW`` ``CHW``.
     The affine's columns are reordered so its first two follow the kept axes (as a 2D
     NIfTI's), the spacing keeps theirs, and the axis is recorded (``squeezed_axis``)
-    so writers put it back: segmentations have the input's shape and affine.
-    ``clara plan`` uses it for a dataset whose every case is one slice thick.
+    so writers put it back: segmentations have the input's shape and affine. A 2D
+    image passes as it is. ``clara plan`` uses it for a dataset whose every case is
+    one slice thick.
 
     >>> grid = {"spacing": (5.0, 0.7, 0.8), "affine": np.diag([5.0, 0.7, 0.8, 1.0])}
     >>> ctx = TransformContext({"image": MedicalImage(np.zeros((1, 4, 5)), "DHW", grid)})
@@ -42,10 +43,8 @@ class SqueezeSpatialAxis(MultiFieldTransformer):
         for field in self.fields:
             image = transform_ctx.get_image(field)
             fmt, data = image.get_shape_format(), image.get_data()
-            if fmt.get_number_of_spatial_dims() != 3:
-                raise ValueError(f"{type(self).__name__}: field {field!r} ({fmt}) is not a "
-                                 "volume; it takes 3D images one voxel thick along axis "
-                                 f"{axis}.")
+            if fmt.get_number_of_spatial_dims() == 2:
+                continue  # a 2D image (a 2D NIfTI, a picture) is what the squeeze makes
             position = fmt.get_spatial_axes()[axis]
             if data.shape[position] != 1:
                 raise ValueError(
