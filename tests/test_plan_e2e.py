@@ -360,6 +360,10 @@ def test_region_based_labels_train_sigmoid_outputs_per_region(tmp_path):
     assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr[-2000:]
     last = json.loads((mmar / "models" / "metrics.jsonl").read_text().splitlines()[-1])
     assert last["mean_dice"] > 0.5, last  # the regions are learnt, not an argmax of them
+    regions = json.loads((root / "dataset.json").read_text())["labels"]
+    named = sorted(k for k in last if k.startswith("mean_dice_"))  # by region, not class0..
+    assert named == sorted("mean_dice_" + n.replace(" ", "_") for n in regions
+                           if n != "background"), named
     validated = run_clara("validate", "-m", str(mmar))
     assert validated.returncode == 0 and "mean_dice:" in validated.stdout, validated.stderr[-2000:]
     inferred = run_clara("infer", "-m", str(mmar), "-i", str(root / "imagesTs"), "-o",

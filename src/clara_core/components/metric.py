@@ -147,8 +147,13 @@ class Metric(Component):
 
     def get_class_values(self) -> dict[int, float]:
         """Per-class values since the last reset (``{class: value}``), logged beside the
-        metric as ``<name>_class<k>``; empty for metrics without classes."""
+        metric as ``<name>_<class_name(k)>``; empty for metrics without classes."""
         return {}
+
+    def class_name(self, k: int) -> str:
+        """The suffix of class ``k``'s value in the logs: ``class<k>`` unless the metric
+        names its classes (``mean_dice_class1``, or ``mean_dice_whole_tumor``)."""
+        return f"class{k}"
 
     def get_report_path(self) -> str | None:
         """The folder this metric's reports go to (its ``MetricList``'s ``report_path``)."""

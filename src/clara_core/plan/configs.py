@@ -89,8 +89,10 @@ def model(plan: Plan) -> dict[str, Any]:
 
 
 def dice_metric(plan: Plan) -> dict[str, Any]:
-    """The key metric: mean Dice over the classes, or over the region channels."""
-    per_channel = {"is_one_hot_targets": True, "remove_bg": False} if regions(plan) else {}
+    """The key metric: mean Dice over the classes, or over the region channels (each
+    region's value named by the region)."""
+    per_channel = {"is_one_hot_targets": True, "remove_bg": False,
+                   "class_names": list(plan["outputs"]["regions"])} if regions(plan) else {}
     return _t("ComputeAverageDice", name="mean_dice", field="model", label_field="label",
               is_key_metric=True, report_path="{MMAR_EVAL_OUTPUT_PATH}", **per_channel)
 

@@ -96,7 +96,7 @@ class CaseLoop:
         case."""
         for m in self.metrics:
             result.metrics[m.get_name()] = m.get()
-            result.metrics.update({f"{m.get_name()}_class{c}": v
+            result.metrics.update({f"{m.get_name()}_{m.class_name(c)}": v
                                    for c, v in m.get_class_values().items()})
             m.write_report(self.report_dir(m))
         for w in self.writers:

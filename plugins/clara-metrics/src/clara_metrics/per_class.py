@@ -13,10 +13,15 @@ With ``is_one_hot_targets`` the label has one channel per class (one-hot, or
 overlapping multi-label channels such as BraTS's TC/WT/ET) and each prediction
 channel is read on its own, ``> logit_thresh`` (sigmoid outputs): no argmax; the
 classes are the channels (channel 0 dropped when ``remove_bg``).
+
+``class_names`` names the classes (by class number, or by channel with
+``is_one_hot_targets``) in the per-class values' names: ``mean_dice_whole_tumor``
+rather than ``mean_dice_class0``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,13 +57,27 @@ class PerClassMetric(Metric):
                  invalid_value: float = float("nan"), report_path: str | None = None,
                  is_key_metric: bool = False, do_print: bool = True,
                  do_summary: bool = True, logit_thresh: float = 0.5,
-                 is_one_hot_targets: bool = False) -> None:
+                 is_one_hot_targets: bool = False,
+                 class_names: Sequence[str] | None = None) -> None:
         Metric.__init__(self, MetricList(name, invalid_value, report_path), field=field,
                         label_field=label_field, is_key_metric=is_key_metric,
                         do_print=do_print, do_summary=do_summary)
         self.remove_bg, self.logit_thresh = remove_bg, logit_thresh
         self.num_classes, self.is_one_hot_targets = num_classes, is_one_hot_targets
+        self.class_names = None if class_names is None else [str(n) for n in class_names]
         self._per_class: list[np.ndarray] = []
+
+    def class_name(self, k: int) -> str:
+        """``class_names[k]`` made a metric-name part (``whole tumor``: ``whole_tumor``),
+        or ``class<k>``.
+
+        >>> m = PerClassMetric("dice", class_names=["whole tumor", "core"])
+        >>> m.class_name(0), m.class_name(2)
+        ('whole_tumor', 'class2')
+        """
+        names = self.class_names or []
+        name = re.sub(r"[^0-9A-Za-z]+", "_", names[k]).strip("_") if k < len(names) else ""
+        return name or f"class{k}"
 
     def score(self, pred: np.ndarray, label: np.ndarray,
               spacing: Sequence[float]) -> float:
