@@ -320,3 +320,10 @@ def test_a_segmentation_goes_back_to_the_datasets_label_values():
     assert label_values(wide, np.array([0, 1], np.uint8)).tolist() == [0, 1000]
     assert segmentation_dtype(wide) == "uint16"
     assert segmentation_dtype([MapLabelValue("label", [-1, 0], [0, 1])]) == "int32"
+    # region channels painted back into one label map (nnU-Net's regions_class_order)
+    from clara_transforms_basic.label import ConvertToMultiChannelBasedOnLabel
+
+    regions = [ConvertToMultiChannelBasedOnLabel("label", [[1, 2, 3], [2, 3], [3]],
+                                                 regions_class_order=[1, 2, 3])]
+    channels = np.array([[1, 1, 1, 0], [0, 1, 1, 0], [0, 0, 1, 0]], np.uint8)
+    assert label_values(regions, channels).tolist() == [[1, 2, 3, 0]]

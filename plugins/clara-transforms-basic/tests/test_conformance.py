@@ -148,6 +148,8 @@ COMPONENTS = [
     warp.RandomRotate3D("image", "label", angle=[10, 10, 30], probability=0.8),
     label.ConvertToMultiChannelBasedOnLabel("label", labels=[1]),
     label.ConvertToMultiChannelBasedOnLabel("label", labels=[[1, 2], 2]),
+    label.ConvertToMultiChannelBasedOnLabel("label", labels=[[1, 2], 2],
+                                            regions_class_order=[1, 2]),
     label.MapLabelValue("label", [0, 1], [0, 3]),
     squeeze.SqueezeSpatialAxis(["image", "label"]),
     squeeze.SqueezeSpatialAxis(["image", "label"], axis=0),

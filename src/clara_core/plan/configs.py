@@ -38,8 +38,9 @@ def deterministic(plan: Plan, loaders: dict[str, str], fields: list[str]) -> lis
         chain.append(_t("MapLabelValue", fields="label", orig_labels=out["values"],
                         target_labels=list(range(len(out["values"])))))
     if "label" in fields and out["kind"] == "regions":
+        painted = {"regions_class_order": out["class_order"]} if out.get("class_order") else {}
         chain.append(_t("ConvertToMultiChannelBasedOnLabel", fields="label",
-                        labels=list(out["regions"].values())))
+                        labels=list(out["regions"].values()), **painted))
     return chain
 
 

@@ -72,6 +72,9 @@ class Dataset:
     labels: dict[int, str] | None = None
     #: region-based labels: each region's name and label values, in output order
     regions: Regions | None = None
+    #: nnU-Net v2's ``regions_class_order``: the label value each region paints, in
+    #: order, when region outputs are turned back into one label map
+    regions_class_order: tuple[int, ...] | None = None
 
     def path(self, relative: str) -> str:
         return os.path.join(self.root, relative)
@@ -227,8 +230,13 @@ def _nnunet_v2(root: str, data: dict[str, Any]) -> Dataset:
         name = os.path.basename(first)[: -len(ending) - 5]
         testing.append(Case(name, image("imagesTs", name)))
     _check_channel_files(root, source, [*training, *testing], modalities, ending)
-    return Dataset(source, root, "nnunet-v2", training, [], testing, modalities,
-                   *_label_names(data.get("labels"), source))
+    labels, regions = _label_names(data.get("labels"), source)
+    order = data.get("regions_class_order")
+    painted = tuple(order) if regions and isinstance(order, list) and len(order) == len(
+        regions) and all(isinstance(v, int) and not isinstance(v, bool) for v in order) \
+        else None
+    return Dataset(source, root, "nnunet-v2", training, [], testing, modalities, labels,
+                   regions, painted)
 
 
 def _check_channel_files(root: str, source: str, cases: list[Case], modalities: list[str],

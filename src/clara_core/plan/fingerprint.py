@@ -75,6 +75,8 @@ class Fingerprint:
     intensity: list[dict[str, float]]
     #: region-based labels (see :class:`~clara_core.plan.dataset.Dataset`), else None
     regions: dict[str, tuple[int, ...]] | None = None
+    #: the label value each region paints (nnU-Net v2's ``regions_class_order``)
+    regions_class_order: tuple[int, ...] | None = None
 
     @property
     def dims(self) -> int:
@@ -229,7 +231,8 @@ def fingerprint(dataset: Dataset, registry: Any = None, workers: int | None = No
         labels = {k: ("background" if k == 0 else f"label_{k}") for k in found}
     check(results, cases, dataset, labels)
     return Fingerprint(results, _modalities(dataset, results), labels,
-                       channel_statistics(results), dataset.regions)
+                       channel_statistics(results), dataset.regions,
+                       dataset.regions_class_order)
 
 
 def _modalities(dataset: Dataset, cases: Sequence[CaseFingerprint]) -> list[str]:

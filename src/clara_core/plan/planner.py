@@ -119,7 +119,7 @@ def make_plan(fp: Fingerprint, options: Options, training_cases: int,
         fp.modalities, fp.intensity, float(np.median([c.nonzero_fraction for c in fp.cases]))))
     plan.add("oversampling", schedule.oversampling(patch, median))
     plan.add("augmentation", schedule.augmentation(dims, topo["kernels"][0], prof.cpu))
-    plan.add("outputs", rules.outputs(fp.labels, fp.regions))
+    plan.add("outputs", rules.outputs(fp.labels, fp.regions, fp.regions_class_order))
     plan.add("loss", rules.loss(fp.regions))
     samples = batch if prof.cpu else min(batch, 2)
     steps_per_epoch = max(1, math.ceil(training_cases * samples / batch))

@@ -308,9 +308,11 @@ def _ct(s: dict[str, float]) -> tuple[dict[str, Any], str]:
             f"clip to the foreground's [{lo:.4g}, {hi:.4g}] (percentiles 0.5, 99.5), "
             f"z-score with its mean {mean:.4g} and std {std:.4g}")
 
-def outputs(labels: dict[int, str], regions: dict[str, tuple[int, ...]] | None) -> Decision:
+def outputs(labels: dict[int, str], regions: dict[str, tuple[int, ...]] | None,
+            class_order: Sequence[int] | None = None) -> Decision:
     """The network's output channels: a softmax over the label values, or with
-    region-based labels one sigmoid channel per region (nnU-Net's regions).
+    region-based labels one sigmoid channel per region (nnU-Net's regions; with its
+    ``regions_class_order``, segmentations are painted back into one label map).
 
     >>> outputs({0: "bg", 1: "liver", 2: "tumour"}, None).value
     {'kind': 'classes', 'channels': 3}
@@ -321,10 +323,14 @@ def outputs(labels: dict[int, str], regions: dict[str, tuple[int, ...]] | None) 
     """
     if regions:
         shown = ", ".join(f"{name}={list(values)}" for name, values in regions.items())
+        painted = {"class_order": list(class_order)} if class_order else {}
+        back = (f"; segmentations painted back into one label map in the order "
+                f"{list(class_order)} (regions_class_order)" if class_order else
+                "; segmentations keep one channel per region (no regions_class_order)")
         return Decision({"kind": "regions", "channels": len(regions),
-                         "regions": {k: list(v) for k, v in regions.items()}},
+                         "regions": {k: list(v) for k, v in regions.items()}, **painted},
                         f"region-based labels ({shown}): one sigmoid output per region, "
-                        "each thresholded at 0.5 (regions overlap: no argmax)")
+                        f"each thresholded at 0.5 (regions overlap: no argmax){back}")
     count = max(labels) + 1
     unused = sorted(set(range(count)) - set(labels))
     if len(unused) > len(labels):  # a mask stored as 0/255: one output per value found

@@ -9,8 +9,10 @@ post-transforms (argmax by default; a model whose ``final_activation`` is ``sigm
 has each channel thresholded at 0.5 and keeps one channel per class, as BraTS's
 TC/WT/ET), and each segmentation is written as ``<input name>_seg.nii.gz`` on the
 input's own grid (a 2D picture's as a PNG), in the dataset's own label values: the
-class numbers go back through the label transforms of the chain that renumbered
-them (``MapLabelValue``: a mask stored as 0/255 is written as 0/255).
+segmentation goes back through the label transforms of the chain
+(``Transformer.label_values``: ``MapLabelValue`` writes a mask stored as 0/255 as
+0/255; ``ConvertToMultiChannelBasedOnLabel`` with nnU-Net's ``regions_class_order``
+paints region channels back into one label map).
 An input whose output exists is skipped unless ``overwrite``, so an interrupted run
 continues; ``num_parts``/``part_id`` split the inputs between independent processes;
 an input that fails is listed and skipped.
@@ -97,7 +99,7 @@ class Inference:
         #: the label transforms whose renumbering a segmentation is passed back through
         self.label_chain = [t for t in validate.get("pre_transforms", [])
                             if isinstance(t, MultiFieldTransformer) and LABEL in t.fields]
-        self.seg_dtype = "uint8" if self.sigmoid else segmentation_dtype(self.label_chain)
+        self.seg_dtype = segmentation_dtype(self.label_chain)
         chain = image_only(validate.get("pre_transforms", []))
         self.chain = [t for t in chain if not t.is_loader]
         self.mmar_loaders = [t for t in chain if t.is_loader]
@@ -237,15 +239,17 @@ class Inference:
     def _segment(self, case: TransformContext) -> None:
         """Class probabilities -> integer labels (argmax; 0.5 for one channel), in the
         dataset's label values. A sigmoid model's channels are independent: each is
-        thresholded at 0.5 and the segmentation keeps one channel per class."""
+        thresholded at 0.5 and the segmentation keeps one channel per class, unless the
+        chain paints region channels back into one label map (``regions_class_order``)."""
         scores = case.get_image("model")
         data = scores.get_data()
         if self.save_probabilities:
             case.set_image("probabilities", scores)
         labels = data > 0.5 if self.sigmoid or data.shape[0] == 1 else data.argmax(axis=0)[None]
         labels = labels.astype(np.uint8)
-        if not self.sigmoid:
-            labels = label_values(self.label_chain, labels)
+        back = label_values(self.label_chain, labels)
+        if not self.sigmoid or back.shape != labels.shape:  # region channels painted back
+            labels = back
         case.set_image("model", scores.new_image(labels.astype(self.seg_dtype),
                                                  scores.get_shape_format()))
 

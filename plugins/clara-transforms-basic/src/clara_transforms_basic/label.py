@@ -32,15 +32,25 @@ class ConvertToMultiChannelBasedOnLabel(MultiFieldTransformer):
     >>> out = ConvertToMultiChannelBasedOnLabel("label", labels=[1, 2]).transform(ctx)
     >>> out.get_image("label").get_data()[:, 0].tolist()
     [[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]]
-    >>> out = ConvertToMultiChannelBasedOnLabel("label", labels=[[1, 2], 2]).transform(
+    >>> regions = ConvertToMultiChannelBasedOnLabel("label", labels=[[1, 2], 2],
+    ...                                             regions_class_order=[1, 2])
+    >>> out = regions.transform(
     ...     TransformContext({"label": MedicalImage(np.array([[[0, 1, 2]]]), "CHW")}))
     >>> out.get_image("label").get_data()[:, 0].tolist()
     [[0.0, 1.0, 1.0], [0.0, 0.0, 1.0]]
+
+    ``regions_class_order`` (nnU-Net v2's, one label value per region) turns region
+    channels back into one label map, each region painted in order over the earlier
+    ones (:meth:`label_values`; ``clara infer`` writes that map):
+
+    >>> regions.label_values(np.array([[[0, 1, 1]], [[0, 0, 1]]])).tolist()
+    [[[0, 1, 2]]]
     """
 
     def __init__(self, fields: str | Sequence[str],
                  labels: Sequence[int | Sequence[int]] | None = None,
-                 include_background: bool = False, dtype: str = "float32") -> None:
+                 include_background: bool = False, dtype: str = "float32",
+                 regions_class_order: Sequence[int] | None = None) -> None:
         MultiFieldTransformer.__init__(self, fields=fields)
         check_argument(type(self).__name__, "labels", labels, labels is None or (
             isinstance(labels, list | tuple) and len(labels) > 0
@@ -51,6 +61,13 @@ class ConvertToMultiChannelBasedOnLabel(MultiFieldTransformer):
         self.labels = None if labels is None else [
             list(v) if isinstance(v, list | tuple) else v for v in labels]
         self.include_background, self.dtype = include_background, dtype
+        check_argument(type(self).__name__, "regions_class_order", regions_class_order,
+                       regions_class_order is None or (
+                           _numbers(regions_class_order) and self.labels is not None
+                           and len(regions_class_order) == len(self.labels)),
+                       "null, or one label value per entry of labels")
+        self.regions_class_order = None if regions_class_order is None else [
+            int(v) for v in regions_class_order]
 
     def transform(self, transform_ctx: TransformContext) -> TransformContext:
         for field in self.fields:
@@ -67,6 +84,19 @@ class ConvertToMultiChannelBasedOnLabel(MultiFieldTransformer):
             out = np.concatenate([np.isin(data, v) for v in values]).astype(self.dtype)
             transform_ctx.set_image(field, image.new_image(out, image.get_shape_format()))
         return transform_ctx
+
+    def label_values(self, classes: np.ndarray) -> np.ndarray:
+        """Region channels (channels first, one per entry of ``labels``) as one label
+        map: each channel painted with its ``regions_class_order`` value, in order.
+        Without ``regions_class_order``, or for another number of channels, unchanged."""
+        order = self.regions_class_order
+        if order is None or np.ndim(classes) < 2 or np.shape(classes)[0] != len(order):
+            return classes
+        out = np.zeros((1, *np.shape(classes)[1:]), dtype=np.result_type(
+            np.asarray(classes).dtype, np.asarray(order).dtype))
+        for channel, value in zip(np.asarray(classes), order, strict=True):
+            out[0][channel > 0] = value
+        return out
 
 
 def _is_value(value: object) -> bool:
