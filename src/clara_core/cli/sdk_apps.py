@@ -24,6 +24,10 @@ from collections.abc import Sequence
 #: the SDK module (``nvmidl.apps.<key>``) and the ``clara`` command it runs
 COMMANDS = {"train": "train", "evaluate": "validate", "automl.train": "automl",
             "export": "export"}
+#: ``export.sh``'s options for a TF1 frozen graph and TensorRT, dropped with one notice
+TF1_EXPORT_OPTIONS = ("model_file_format", "model_name", "input_node_names",
+                      "output_node_names", "trt_min_seg_size", "trt_precision_mode",
+                      "max_batch_size")
 
 
 def run_sdk_app(app: str, argv: Sequence[str] | None = None) -> int:
@@ -46,13 +50,8 @@ def export_args(argv: Sequence[str]) -> list[str]:
     p = argparse.ArgumentParser(prog="python -m nvmidl.apps.export", add_help=False)
     p.add_argument("-m", "--mmar", "--mmar_root")
     p.add_argument("--model_file_path")
-    p.add_argument("--model_file_format")
-    p.add_argument("--model_name")
-    p.add_argument("--input_node_names")
-    p.add_argument("--output_node_names")
-    p.add_argument("--trt_min_seg_size")
-    p.add_argument("--trt_precision_mode")
-    p.add_argument("--max_batch_size")
+    for option in TF1_EXPORT_OPTIONS:
+        p.add_argument(f"--{option}")
     known, rest = p.parse_known_args(list(argv))
     root = known.mmar or os.environ.get("MMAR_ROOT") or (
         os.path.dirname(os.path.abspath(known.model_file_path))
@@ -64,9 +63,7 @@ def export_args(argv: Sequence[str]) -> list[str]:
                          "finds it through MMAR_ROOT (its set_env.sh exports it) or "
                          "--model_file_path (the MMAR's models folder); or run "
                          "clara export -m MMAR.")
-    tf1 = [f"--{k}" for k in ("model_file_format", "model_name", "input_node_names",
-                              "output_node_names", "trt_min_seg_size", "trt_precision_mode",
-                              "max_batch_size") if getattr(known, k) is not None]
+    tf1 = [f"--{k}" for k in TF1_EXPORT_OPTIONS if getattr(known, k) is not None]
     if tf1:
         print(f"clara: notice: {' '.join(tf1)} set a TensorFlow 1 frozen graph and TensorRT "
               "conversion, which TensorFlow 2 does not have: exporting the MMAR's model as a "

@@ -170,10 +170,11 @@ def _read_label(out: CaseFingerprint, image: Any, label: Any, pixels: np.ndarray
     out.label_on_grid = out.label_shape == out.shape and same_affine
     if not out.label_on_grid:
         return
-    if values.dtype.kind == "f":
-        off = np.unique(values[np.abs(values - np.rint(values)) > LABEL_TOLERANCE])
+    rounded = values if values.dtype.kind in "iu" else np.rint(values)
+    if rounded is not values:
+        off = np.unique(values[np.abs(values - rounded) > LABEL_TOLERANCE])
         out.fractional_labels = [round(float(v), 3) for v in off[:3]]
-    flat = (values if values.dtype.kind in "iu" else np.rint(values).astype(np.int32)).ravel()
+    flat = (values if rounded is values else rounded.astype(np.int32)).ravel()
     if flat.min() < 0:
         out.class_voxels = {int(v): int(n) for v, n in zip(*np.unique(flat, return_counts=True), strict=True)}
         return
