@@ -195,3 +195,14 @@ def test_export_sh_arguments_name_the_mmar_and_the_tf1_options_are_dropped(monke
     monkeypatch.setenv("MMAR_ROOT", "/work/x/commands/..")
     assert export_args(["--model_file_format", "CKPT", "--format", "onnx"]) == [
         "-m", "/work/x", "--format", "onnx"]
+
+
+def test_export_sh_without_an_mmar_is_one_line(monkeypatch, capsys):
+    from clara_core.cli.sdk_apps import run_sdk_app
+
+    monkeypatch.delenv("MMAR_ROOT", raising=False)
+    assert run_sdk_app("export", ["--model_name", "model"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("clara: error: python -m nvmidl.apps.export: no MMAR given")
+    assert "Traceback" not in err
+

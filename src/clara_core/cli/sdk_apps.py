@@ -33,10 +33,15 @@ TF1_EXPORT_OPTIONS = ("model_file_format", "model_name", "input_node_names",
 def run_sdk_app(app: str, argv: Sequence[str] | None = None) -> int:
     """``python -m nvmidl.apps.<app> ARGS`` as the ``clara`` command it maps to."""
     from clara_core.cli import main
+    from clara_core.errors import ClaraError
 
     args = list(sys.argv[1:] if argv is None else argv)
     if app == "export":
-        return main(["export", *export_args(args)])
+        try:
+            args = export_args(args)
+        except ClaraError as exc:  # as main() reports its own: one line, exit 2
+            print(f"clara: error: {exc}", file=sys.stderr)
+            return 2
     return main([COMMANDS[app], *args])
 
 
